@@ -1,0 +1,1 @@
+"""portbook: one command per mandatory procedure for supervisord-managed services."""

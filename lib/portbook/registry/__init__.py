@@ -1,0 +1,1 @@
+"""Readers and surgical editors for the four places a port lives."""
