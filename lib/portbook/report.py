@@ -1,0 +1,94 @@
+"""Human and JSON output. Formatting only; every string passes through secret masking."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Sequence
+
+from .model import Outcome, Plan, ServiceSpec, StepResult
+from .secrets import mask_secrets
+
+__all__ = ["outcome_json", "plan_text", "step_line", "summary_line"]
+
+
+def step_line(result: StepResult) -> str:
+    """One line per step as it finishes."""
+    line = f"  {result.status:<8} {result.name:<16} {result.seconds:6.2f}s  {result.detail}"
+    return mask_secrets(line)
+
+
+def summary_line(outcome: Outcome) -> str:
+    """The closing line: done, or the one-line error with its exit code."""
+    total = sum(s.seconds for s in outcome.steps)
+    if outcome.ok:
+        return mask_secrets(f"{outcome.procedure} on {outcome.host}: done in {total:.2f}s; "
+                            f"changed {len(outcome.changed_files)} file(s)")
+    return mask_secrets(f"{outcome.procedure} on {outcome.host}: {_verdict(outcome.code)} "
+                        f"(exit {outcome.code}): {outcome.error}")
+
+
+def outcome_json(outcome: Outcome) -> str:
+    """Exactly one JSON object: ok, procedure, host, steps, changed_files, error."""
+    doc = {
+        "ok": outcome.ok,
+        "procedure": outcome.procedure,
+        "host": outcome.host,
+        "steps": [
+            {"name": s.name, "status": s.status, "seconds": round(s.seconds, 3),
+             "detail": mask_secrets(s.detail)}
+            for s in outcome.steps
+        ],
+        "changed_files": outcome.changed_files,
+        "error": mask_secrets(outcome.error) if outcome.error else None,
+        "exit_code": outcome.code,
+    }
+    return json.dumps(doc)
+
+
+def plan_text(spec: ServiceSpec, names: Sequence[str], plans: Sequence[Plan], root: str) -> str:
+    """``--check`` output: each step's plan, every file's unified diff, the port and programs."""
+    out = [f"plan: add {spec.name} ({spec.category}) on port {spec.port}; nothing changed yet"]
+    programs: list[str] = []
+    for number, (name, plan) in enumerate(zip(names, plans, strict=True), 1):
+        mark = "skip" if plan.skip_reason else "do"
+        out.append(f"[{number}] {name:<16} {mark:<4} {plan.summary}")
+        programs.extend(p for p in plan.programs if p not in programs)
+        for change in plan.files:
+            out.append(_diff(change.path, change.before, change.after, root))
+    out.append(f"port: {spec.port}")
+    out.append(f"supervisor programs started, stopped or restarted: {', '.join(programs) or 'none'}")
+    return mask_secrets("\n".join(out))
+
+
+def plan_json(spec: ServiceSpec, names: Sequence[str], plans: Sequence[Plan], root: str) -> str:
+    """``--check --json``: the same plan as one JSON object."""
+    doc = {
+        "ok": True,
+        "procedure": "add",
+        "check": True,
+        "port": spec.port,
+        "steps": [
+            {"name": n, "status": "skipped" if p.skip_reason else "planned",
+             "detail": mask_secrets(p.summary),
+             "diffs": [mask_secrets(_diff(c.path, c.before, c.after, root)) for c in p.files],
+             "programs": list(p.programs)}
+            for n, p in zip(names, plans, strict=True)
+        ],
+        "error": None,
+    }
+    return json.dumps(doc)
+
+
+def _diff(path: str, before: bytes | None, after: bytes | None, root: str) -> str:
+    rel = path[len(root) + 1:] if path.startswith(root + "/") else path
+    a = (before or b"").decode("utf-8", "replace").splitlines(keepends=True)
+    b = (after or b"").decode("utf-8", "replace").splitlines(keepends=True)
+    lines = difflib.unified_diff(a, b, "/dev/null" if before is None else f"a/{rel}",
+                                 "/dev/null" if after is None else f"b/{rel}")
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines).rstrip("\n")
+
+
+def _verdict(code: int) -> str:
+    return {1: "failed, rolled back", 2: "refused, nothing changed",
+            3: "ROLLBACK INCOMPLETE"}.get(code, "failed")

@@ -1,0 +1,137 @@
+"""The runner: plan every step, then journal, apply and, on the first failure, unwind in reverse.
+
+Every step's ``check`` runs before anything changes, so bad input, conflicts
+and unparseable files refuse with nothing touched (exit 2). Then for each
+step: back up its files in the journal, write them atomically, do its
+non-file work. On failure, entries are undone newest first; a complete
+undo discards the journal and re-raises the original error (exit 1, or 2 for a
+refusal found while applying), an incomplete one keeps it (exit 3).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+from .errors import PortbookError, RollbackIncomplete, StepFailed, TargetError
+from .journal import Journal, JournalEntry
+from .model import Outcome, Plan, StepResult
+from .steps import Run, Step
+
+__all__ = ["plan_all", "run_steps", "undo_journal"]
+
+Listener = Callable[[StepResult], None]
+
+
+def plan_all(run: Run, steps: Sequence[Step]) -> list[Plan]:
+    """Every step's plan, computed before any change (a refusal raises here)."""
+    return [step.check(run) for step in steps]
+
+
+def run_steps(run: Run, steps: Sequence[Step], outcome: Outcome, on_step: Listener) -> None:
+    """Apply ``steps`` with journaling; unwind everything on the first failure."""
+    plans = plan_all(run, steps)
+    assert run.journal is not None
+    for step, plan in zip(steps, plans, strict=True):
+        started = time.monotonic()
+        if not plan.changes_anything:
+            _emit(outcome, on_step, StepResult(step.name, "skipped", 0.0, plan.summary))
+            continue
+        entry = run.journal.begin(step.name, [f.path for f in plan.files])
+        try:
+            _write_files(run, plan)
+            detail = step.apply(run, plan, entry)
+        except BaseException as exc:
+            seconds = time.monotonic() - started
+            _emit(outcome, on_step, StepResult(step.name, "failed", seconds, _message(exc)))
+            _unwind(run, steps, outcome, on_step, exc)
+            raise
+        run.journal.mark(entry, "applied")
+        outcome.changed_files.extend(f.path for f in plan.files if f.path not in
+                                     outcome.changed_files)
+        status = "changed" if plan.files or plan.programs else "ok"
+        _emit(outcome, on_step, StepResult(step.name, status, time.monotonic() - started, detail))
+    run.journal.discard()
+
+
+def undo_journal(run: Run, steps: Sequence[Step], on_step: Listener) -> list[str]:
+    """Undo every entry of ``run.journal`` newest first; return what could not be undone."""
+    assert run.journal is not None
+    by_name = {s.name: s for s in steps}
+    left: list[str] = []
+    for entry in reversed(run.journal.entries):
+        if entry.state == "undone":
+            continue
+        started = time.monotonic()
+        try:
+            _undo_entry(run, by_name.get(entry.step), entry)
+        except (PortbookError, OSError) as exc:
+            left.append(f"{entry.step}: {exc}")
+            on_step(StepResult(entry.step, "failed", time.monotonic() - started, f"undo: {exc}"))
+            continue
+        on_step(StepResult(entry.step, "undone", time.monotonic() - started, "restored"))
+    if not left and run.restart_after_undo:
+        _restart_after_undo(run, left)
+    if not left:
+        run.journal.discard()
+    return left
+
+
+def _undo_entry(run: Run, step: Step | None, entry: JournalEntry) -> None:
+    assert run.journal is not None
+    run.journal.restore_files(entry)
+    if step is not None:
+        step.undo(run, entry)
+    run.journal.mark(entry, "undone")
+
+
+def _restart_after_undo(run: Run, left: list[str]) -> None:
+    from .restart import master_restart
+
+    try:
+        run.reread()
+        master_restart(run.target, run.system, run.settings.start_timeout)
+    except PortbookError as exc:
+        left.append(f"restart after undo: {exc}")
+
+
+def _unwind(run: Run, steps: Sequence[Step], outcome: Outcome, on_step: Listener,
+            cause: BaseException) -> None:
+    def record(result: StepResult) -> None:
+        for i, old in enumerate(outcome.steps):
+            if old.name == result.name and old.status != "failed" and result.status == "undone":
+                outcome.steps[i] = StepResult(old.name, "undone", old.seconds, old.detail)
+                on_step(result)
+                return
+        _emit(outcome, on_step, result)
+
+    left = undo_journal(run, steps, record)
+    if left:
+        journal = run.journal.path if run.journal else "the journal"
+        raise RollbackIncomplete(f"{_message(cause)}; rollback incomplete, {journal} kept: "
+                                 + "; ".join(left)) from cause
+
+
+def _write_files(run: Run, plan: Plan) -> None:
+    for change in plan.files:
+        current = run.target.read_optional(change.path)
+        if current != change.before:
+            raise StepFailed(f"{change.path} changed on disk since it was planned; not writing")
+        if change.after is None:
+            run.target.remove(change.path)
+        else:
+            mode = change.mode if change.before is None else None
+            run.target.write_atomic(change.path, change.after, mode=mode)
+
+
+def _emit(outcome: Outcome, on_step: Listener, result: StepResult) -> None:
+    outcome.steps.append(result)
+    on_step(result)
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, PortbookError | TargetError):
+        return str(exc)
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
+    return f"{type(exc).__name__}: {exc}"

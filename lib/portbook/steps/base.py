@@ -1,0 +1,64 @@
+"""What a step is, and the run state every step of a procedure shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from ..config import Settings
+from ..journal import Journal, JournalEntry
+from ..model import Plan, ServiceSpec
+from ..supervisor import ProgramState, Supervisor
+from ..system import System, read_system
+from ..target import Target
+
+__all__ = ["Run", "Step"]
+
+
+@dataclass
+class Run:
+    """One procedure run on one target: the spec, what was read before, and the journal."""
+
+    target: Target
+    settings: Settings
+    system: System
+    spec: ServiceSpec
+    restart: str = "targeted"
+    before: dict[str, ProgramState] | None = None
+    journal: Journal | None = None
+    restart_after_undo: bool = False
+    notes: dict[str, str] = field(default_factory=dict)
+
+    def supervisor(self) -> Supervisor:
+        """The system's supervisord as currently configured on disk."""
+        return Supervisor(self.target, self.system)
+
+    def journal_note(self, entry: JournalEntry, **data: object) -> None:
+        """Record undo facts in the journal before relying on them."""
+        if self.journal is not None:
+            self.journal.note(entry, **data)
+        else:
+            entry.data.update(data)
+
+    def reread(self) -> None:
+        """Read the four places again after files changed."""
+        self.system = read_system(self.target, self.settings)
+
+
+class Step(Protocol):
+    """A change to the system: ``check`` plans it, ``apply`` does it, ``undo`` reverses it.
+
+    File edits are declared in the plan and written by the runner (after the
+    journal backs the files up); ``apply`` does what lies beyond files.
+    """
+
+    name: str
+
+    def check(self, run: Run) -> Plan:
+        """What would change: summary, file diffs and supervisor programs touched."""
+
+    def apply(self, run: Run, plan: Plan, entry: JournalEntry) -> str:
+        """Do the step's non-file work; return a one-line detail. Raise to fail."""
+
+    def undo(self, run: Run, entry: JournalEntry) -> None:
+        """Reverse the non-file work recorded in ``entry`` (files are restored by the runner)."""

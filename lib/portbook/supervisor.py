@@ -1,0 +1,128 @@
+"""supervisord through its XML-RPC socket: state, targeted group changes, start and stop.
+
+Only the calls portbook needs; every call goes through ``Target.rpc`` so the
+same code drives a local or a remote supervisord.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import StepFailed, TargetError
+from .system import System
+from .target import SupervisorFault, Target
+
+__all__ = ["ProgramState", "Supervisor"]
+
+_BAD_NAME = 10  # supervisor.xmlrpc.Faults.BAD_NAME
+_NOT_RUNNING = 70
+_ALREADY_STARTED = 60
+
+
+@dataclass(frozen=True)
+class ProgramState:
+    """One program as supervisor reports it."""
+
+    name: str
+    state: str
+    pid: int
+    started: int
+
+    @property
+    def running(self) -> bool:
+        """True when supervisor says RUNNING."""
+        return self.state == "RUNNING"
+
+
+class Supervisor:
+    """The system's supervisord, reached through its unix socket on a target."""
+
+    def __init__(self, target: Target, system: System) -> None:
+        self.target = target
+        self.system = system
+        self.socket = system.socket_path()
+
+    def call(self, method: str, *args: Any) -> Any:
+        """One XML-RPC call (``supervisor.getState``...)."""
+        return self.target.rpc(self.socket, method, *args)
+
+    def is_up(self) -> bool:
+        """True when supervisord answers on its socket."""
+        try:
+            self.call("supervisor.getState")
+        except TargetError:
+            return False
+        return True
+
+    def pid(self) -> int:
+        """supervisord's own pid."""
+        return int(self.call("supervisor.getPID"))
+
+    def states(self) -> dict[str, ProgramState]:
+        """Every process supervisor manages, by name."""
+        infos = self.call("supervisor.getAllProcessInfo")
+        return {
+            i["name"]: ProgramState(i["name"], i["statename"], int(i["pid"]), int(i["start"]))
+            for i in infos
+        }
+
+    def reload_config(self) -> tuple[list[str], list[str], list[str]]:
+        """Re-read the config; return the (added, changed, removed) group names."""
+        added, changed, removed = self.call("supervisor.reloadConfig")[0]
+        return list(added), list(changed), list(removed)
+
+    def add_group(self, name: str) -> None:
+        """Activate group ``name`` from the config (autostart starts it)."""
+        self.call("supervisor.addProcessGroup", name)
+
+    def remove_group(self, name: str) -> None:
+        """Stop group ``name`` if it runs, then remove it; a missing group is fine."""
+        try:
+            self.call("supervisor.stopProcessGroup", name, True)
+        except SupervisorFault as fault:
+            if fault.fault_code not in (_BAD_NAME, _NOT_RUNNING):
+                raise
+        try:
+            self.call("supervisor.removeProcessGroup", name)
+        except SupervisorFault as fault:
+            if fault.fault_code != _BAD_NAME:
+                raise
+
+    def start(self) -> None:
+        """Start supervisord with the system's conf, from the root, and wait for its socket."""
+        settings = self.system.settings
+        argv = [*settings.supervisord.split(), "-c", self.system.main_conf.path]
+        result = self.target.run(argv, cwd=settings.root, timeout=settings.start_timeout)
+        if result.code != 0:
+            raise StepFailed(f"supervisord did not start: {(result.stderr or result.stdout).strip()}")
+        deadline = time.monotonic() + settings.start_timeout
+        while not self.is_up():
+            if time.monotonic() > deadline:
+                raise StepFailed(f"supervisord started but {self.socket} never answered")
+            time.sleep(0.05)
+
+    def shutdown(self, timeout: float = 30.0) -> None:
+        """Ask supervisord to stop its programs and exit; wait until its socket is dead."""
+        pid = self.pid()
+        self.call("supervisor.shutdown")
+        deadline = time.monotonic() + timeout
+        while self.target.process(pid) is not None:
+            if time.monotonic() > deadline:
+                raise StepFailed(f"supervisord pid {pid} did not exit within {timeout:g}s")
+            time.sleep(0.05)
+
+    def wait_running(self, name: str, timeout: float) -> ProgramState:
+        """Wait until ``name`` is RUNNING; fail when it goes FATAL/EXITED/BACKOFF or times out."""
+        deadline = time.monotonic() + timeout
+        while True:
+            state = self.states().get(name)
+            if state and state.running:
+                return state
+            if state and state.state in ("FATAL", "EXITED", "STOPPED", "UNKNOWN"):
+                raise StepFailed(f"{name} is {state.state} in supervisor, not RUNNING")
+            if time.monotonic() > deadline:
+                raise StepFailed(f"{name} not RUNNING after {timeout:g}s "
+                                 f"({state.state if state else 'absent'})")
+            time.sleep(0.05)

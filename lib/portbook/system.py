@@ -1,0 +1,169 @@
+"""The managed system as read from a target: the four places, parsed, never changed here."""
+
+from __future__ import annotations
+
+import posixpath
+import shlex
+from dataclasses import dataclass
+
+from .config import Settings
+from .errors import ParseError
+from .registry import fallback, manifest
+from .registry.supervisor_conf import SupervisorConf
+from .target import Target
+
+__all__ = ["ConfFile", "ProgramRun", "System", "expand", "read_system"]
+
+
+@dataclass(frozen=True)
+class ConfFile:
+    """One supervisor config file: the main one or an included one."""
+
+    path: str
+    text: str
+    conf: SupervisorConf
+
+
+@dataclass(frozen=True)
+class ProgramRun:
+    """How supervisor would run a program: argv, cwd, extra environment and user."""
+
+    argv: tuple[str, ...]
+    cwd: str
+    environment: dict[str, str]
+    user: str | None
+
+
+@dataclass(frozen=True)
+class System:
+    """Everything portbook knows about the managed system before it changes anything."""
+
+    settings: Settings
+    manifest_text: str
+    services: dict[str, manifest.ManifestEntry]
+    fallback_text: str
+    fallback_ports: dict[str, int]
+    confs: tuple[ConfFile, ...]
+
+    @property
+    def main_conf(self) -> ConfFile:
+        """The supervisord.conf portbook was pointed at."""
+        return self.confs[0]
+
+    def group_names(self) -> dict[str, str]:
+        """Every supervisor group name mapped to the file that defines it."""
+        return {g: c.path for c in self.confs for g in c.conf.group_names()}
+
+    def programs(self) -> dict[str, tuple[ConfFile, dict[str, str]]]:
+        """Every ``[program:X]`` section with the file it lives in."""
+        return {n: (c, o) for c in self.confs for n, o in c.conf.programs().items()}
+
+    def socket_path(self) -> str:
+        """supervisord's unix socket, from ``[unix_http_server] file=``."""
+        conf = self.main_conf
+        value = conf.conf.section("unix_http_server").get("file")
+        if not value:
+            raise ParseError(conf.path, None, "no [unix_http_server] file=: portbook needs "
+                             "supervisord's unix socket to apply changes without a restart")
+        return self.resolve(expand(value, conf.path))
+
+    def supervisord_cwd(self) -> str:
+        """The folder supervisord resolves relative paths against: ``directory=`` or the root."""
+        directory = self.main_conf.conf.section("supervisord").get("directory")
+        return self.resolve(expand(directory, self.main_conf.path)) if directory else \
+            self.settings.root
+
+    def resolve(self, path: str, base: str | None = None) -> str:
+        """An absolute, normalized path; relative ones resolve against ``base`` or the root."""
+        return posixpath.normpath(posixpath.join(base or self.settings.root, path))
+
+    def program_run(self, name: str, env: dict[str, str]) -> ProgramRun:
+        """How supervisor would start program ``name`` (expansions applied)."""
+        conf, options = self.programs()[name]
+        values = {"program_name": name, "group_name": name, "process_num": "0"}
+        command = expand(options.get("command", ""), conf.path, env, values)
+        cwd = self.supervisord_cwd()
+        if options.get("directory"):
+            cwd = self.resolve(expand(options["directory"], conf.path, env, values), cwd)
+        environment = parse_environment(
+            expand(options.get("environment", ""), conf.path, env, values), conf.path
+        )
+        return ProgramRun(tuple(shlex.split(command)), cwd, environment, options.get("user"))
+
+
+def expand(
+    value: str,
+    conf_path: str,
+    env: dict[str, str] | None = None,
+    extra: dict[str, str] | None = None,
+) -> str:
+    """Expand ``%(here)s``, ``%(ENV_X)s`` and program values the way supervisor does."""
+    values = {"here": posixpath.dirname(posixpath.abspath(conf_path))}
+    values.update({f"ENV_{k}": v for k, v in (env or {}).items()})
+    values.update(extra or {})
+    try:
+        return value % values
+    except (KeyError, ValueError, TypeError) as exc:
+        raise ParseError(conf_path, None, f"cannot expand {value!r}: {exc}") from exc
+
+
+def parse_environment(value: str, conf_path: str) -> dict[str, str]:
+    """Parse ``KEY="v",K2=v2`` with supervisor's own parser (quoted commas allowed)."""
+    if not value.strip():
+        return {}
+    from supervisor.datatypes import dict_of_key_value_pairs
+
+    try:
+        return dict(dict_of_key_value_pairs(value))
+    except ValueError as exc:
+        raise ParseError(conf_path, None, f"bad environment= value: {exc}") from exc
+
+
+def read_system(target: Target, settings: Settings) -> System:
+    """Read and parse the four places on ``target``; any unreadable file refuses (exit 2)."""
+    manifest_path = settings.path(settings.manifest)
+    fallback_path = settings.path(settings.fallback)
+    manifest_text = _read(target, manifest_path)
+    fallback_text = _read(target, fallback_path)
+    confs = _read_confs(target, settings.path(settings.supervisor_conf))
+    return System(
+        settings=settings,
+        manifest_text=manifest_text,
+        services=manifest.read_services(manifest_text, manifest_path),
+        fallback_text=fallback_text,
+        fallback_ports=fallback.read_ports(fallback_text, fallback_path),
+        confs=confs,
+    )
+
+
+def include_folder(conf: ConfFile) -> str | None:
+    """The conf.d-style folder ``[include] files=`` points at (``dir/*.conf``), if any."""
+    here = posixpath.dirname(conf.path)
+    for pattern in conf.conf.include_patterns():
+        folder, leaf = posixpath.split(expand(pattern, conf.path))
+        if folder and "*" in leaf and not any(c in folder for c in "*?["):
+            return posixpath.normpath(posixpath.join(here, folder))
+    return None
+
+
+def _read_confs(target: Target, main_path: str) -> tuple[ConfFile, ...]:
+    main_text = _read(target, main_path)
+    main = ConfFile(main_path, main_text, SupervisorConf.parse(main_text, main_path))
+    confs = [main]
+    here = posixpath.dirname(main_path)
+    for pattern in main.conf.include_patterns():
+        full = posixpath.join(here, expand(pattern, main_path))
+        for path in target.glob(full):
+            text = _read(target, path)
+            confs.append(ConfFile(path, text, SupervisorConf.parse(text, path)))
+    return tuple(confs)
+
+
+def _read(target: Target, path: str) -> str:
+    data = target.read_optional(path)
+    if data is None:
+        raise ParseError(path, None, "file not found")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ParseError(path, None, f"not UTF-8 text: {exc}") from exc

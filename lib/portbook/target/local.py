@@ -1,0 +1,261 @@
+"""The local host as a Target: pathlib-style file I/O, subprocess and psutil."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import glob as globmod
+import os
+import socket
+import subprocess
+import tempfile
+import xmlrpc.client
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import psutil
+
+from ..errors import TargetError
+from .base import Listener, ProcInfo, RunResult, SupervisorFault
+
+__all__ = ["LocalTarget"]
+
+
+@contextlib.contextmanager
+def _translated(action: str) -> Iterator[None]:
+    """Turn OS and psutil errors into TargetError naming the action."""
+    try:
+        yield
+    except OSError as exc:
+        raise TargetError(f"{action}: {exc.strerror or exc}") from exc
+    except psutil.Error as exc:
+        raise TargetError(f"{action}: {exc}") from exc
+
+
+class LocalTarget:
+    """The machine portbook runs on."""
+
+    def __init__(self) -> None:
+        self.host = "local"
+        self._children: dict[int, subprocess.Popen[bytes]] = {}
+
+    def read_optional(self, path: str) -> bytes | None:
+        """The file's bytes, or None when it does not exist."""
+        with _translated(f"cannot read {path}"):
+            try:
+                with open(path, "rb") as handle:
+                    return handle.read()
+            except FileNotFoundError:
+                return None
+
+    def write_atomic(self, path: str, data: bytes, mode: int | None = None) -> None:
+        """Write a temp file beside ``path``, fsync it, rename it over; keep mode and owner."""
+        folder = os.path.dirname(path) or "."
+        with _translated(f"cannot write {path}"):
+            old = _stat_or_none(path)
+            fd, tmp = tempfile.mkstemp(prefix=".portbook-", dir=folder)
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                _copy_ownership(tmp, old, mode)
+                os.replace(tmp, path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+            _fsync_dir(folder)
+
+    def remove(self, path: str) -> None:
+        """Delete a file; a missing file is not an error."""
+        with _translated(f"cannot remove {path}"), contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+    def file_mode(self, path: str) -> int | None:
+        """The permission bits of ``path``, or None when it does not exist."""
+        st = _stat_or_none(path)
+        return None if st is None else st.st_mode & 0o7777
+
+    def makedirs(self, path: str) -> None:
+        """Create a folder and its parents; existing is fine."""
+        with _translated(f"cannot create {path}"):
+            os.makedirs(path, exist_ok=True)
+
+    def glob(self, pattern: str) -> list[str]:
+        """Sorted paths matching a shell pattern."""
+        return sorted(globmod.glob(pattern))
+
+    def run(
+        self,
+        argv: Sequence[str],
+        cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
+        timeout: float = 60.0,
+    ) -> RunResult:
+        """Run a command to completion; a non-zero exit is returned, not raised."""
+        with _translated(f"cannot run {argv[0]}"):
+            try:
+                done = subprocess.run(
+                    list(argv),
+                    cwd=cwd,
+                    env=dict(env) if env is not None else None,
+                    capture_output=True,
+                    timeout=timeout,
+                    stdin=subprocess.DEVNULL,
+                    check=False,
+                )
+            except subprocess.TimeoutExpired as exc:
+                raise TargetError(f"{argv[0]} did not finish within {timeout:g}s") from exc
+        return RunResult(done.returncode, _text(done.stdout), _text(done.stderr))
+
+    def spawn(
+        self,
+        argv: Sequence[str],
+        cwd: str,
+        env: Mapping[str, str],
+        log_path: str,
+        user: str | None = None,
+    ) -> int:
+        """Start a command in its own session, output appended to ``log_path``; return its pid."""
+        with _translated(f"cannot start {argv[0]}"), open(log_path, "ab") as log:
+            child = subprocess.Popen(
+                list(argv),
+                cwd=cwd,
+                env=dict(env),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                user=user if user and os.geteuid() == 0 else None,
+            )
+        self._children[child.pid] = child
+        return child.pid
+
+    def exit_code(self, pid: int) -> int | None:
+        """The exit code of a process this target spawned, None while it runs."""
+        child = self._children.get(pid)
+        if child is None:
+            return None if psutil.pid_exists(pid) else 0
+        return child.poll()
+
+    def listeners(self) -> list[Listener]:
+        """Every TCP socket listening on this host."""
+        with _translated("cannot list sockets"):
+            conns = psutil.net_connections(kind="tcp")
+        return [
+            Listener(port=c.laddr.port, pid=c.pid or 0, address=c.laddr.ip)
+            for c in conns
+            if c.status == psutil.CONN_LISTEN and c.laddr
+        ]
+
+    def process(self, pid: int) -> ProcInfo | None:
+        """Facts about a live process, or None when it is gone."""
+        try:
+            proc = psutil.Process(pid)
+            with proc.oneshot():
+                if proc.status() == psutil.STATUS_ZOMBIE:
+                    return None
+                return ProcInfo(
+                    pid=pid,
+                    ppid=proc.ppid(),
+                    cmdline=tuple(proc.cmdline()),
+                    cwd=_safe(proc.cwd),
+                    user=_safe(proc.username),
+                    started=proc.create_time(),
+                )
+        except psutil.Error:
+            return None
+
+    def descendants(self, pid: int) -> list[int]:
+        """Pids of every live descendant of ``pid``."""
+        try:
+            return [p.pid for p in psutil.Process(pid).children(recursive=True)]
+        except psutil.Error:
+            return []
+
+    def send_signal(self, pid: int, signum: int) -> None:
+        """Signal one process; a process already gone is not an error."""
+        with _translated(f"cannot signal pid {pid}"):
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                return
+        child = self._children.get(pid)
+        if child is not None:
+            child.poll()
+
+    def rpc(self, socket_path: str, method: str, *args: Any) -> Any:
+        """Call supervisord's XML-RPC interface over its unix socket."""
+        proxy = xmlrpc.client.ServerProxy("http://127.0.0.1", transport=_UnixTransport(socket_path))
+        try:
+            return getattr(proxy, method)(*args)
+        except xmlrpc.client.Fault as exc:
+            raise SupervisorFault(exc.faultCode, exc.faultString) from exc
+        except (OSError, xmlrpc.client.ProtocolError) as exc:
+            raise TargetError(f"supervisord at {socket_path} did not answer: {exc}") from exc
+
+    def environ(self) -> dict[str, str]:
+        """The environment processes started on this host inherit."""
+        return dict(os.environ)
+
+
+class _UnixTransport(xmlrpc.client.Transport):
+    """HTTP over a unix socket, as supervisorctl talks to supervisord."""
+
+    def __init__(self, socket_path: str) -> None:
+        super().__init__()
+        self._socket_path = socket_path
+
+    def make_connection(self, host: Any) -> Any:
+        import http.client
+
+        path = self._socket_path
+
+        class _Conn(http.client.HTTPConnection):
+            def connect(self) -> None:
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.sock.settimeout(30)
+                self.sock.connect(path)
+
+        return _Conn("localhost")
+
+
+def _stat_or_none(path: str) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except FileNotFoundError:
+        return None
+
+
+def _copy_ownership(tmp: str, old: os.stat_result | None, mode: int | None) -> None:
+    if mode is None:
+        mode = old.st_mode & 0o7777 if old is not None else 0o644
+    os.chmod(tmp, mode)
+    if old is not None:
+        with contextlib.suppress(PermissionError):
+            os.chown(tmp, old.st_uid, old.st_gid)
+
+
+def _fsync_dir(folder: str) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError as exc:
+        if exc.errno in (errno.EACCES, errno.EISDIR):
+            return
+        raise
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _safe(getter: Any) -> str:
+    try:
+        return str(getter())
+    except psutil.Error:
+        return ""
+
+
+def _text(data: bytes | None) -> str:
+    return (data or b"").decode("utf-8", "replace")

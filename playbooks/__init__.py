@@ -1,0 +1,20 @@
+"""portbook's operator-facing tasks: the seed manual's procedures as invoke task modules."""
+
+from __future__ import annotations
+
+from invoke import Collection
+
+from portbook.config import DEFAULTS
+
+from . import demo, service
+
+__all__ = ["namespace"]
+
+
+def namespace() -> Collection:
+    """The task tree shared by ``invoke`` (tasks.py) and the ``portbook`` console script."""
+    ns = Collection()
+    ns.add_collection(Collection.from_module(service))
+    ns.add_collection(Collection.from_module(demo))
+    ns.configure({"portbook": dict(DEFAULTS)})
+    return ns

@@ -1,0 +1,48 @@
+"""What every playbook does around the engine: settings, the target, printing, exit codes."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from invoke import Context, Exit
+
+from portbook.config import Settings, load_settings, resolve_root
+from portbook.errors import PortbookError
+from portbook.model import Outcome, StepResult
+from portbook.report import outcome_json, step_line, summary_line
+from portbook.target import LocalTarget, Target
+
+
+def open_local(c: Context, root: str | None) -> tuple[Target, Settings]:
+    """The local target and the settings for ``root`` (flag, config, or cwd)."""
+    config = dict(c.config.get("portbook", {}))
+    target = LocalTarget()
+    where = resolve_root(config, root)
+    raw = target.read_optional(f"{where}/portbook.yaml")
+    return target, load_settings(config, where, raw.decode() if raw else None)
+
+
+def printer(as_json: bool) -> Any:
+    """A step callback: one line per step for humans, silence for --json."""
+    def show(result: StepResult) -> None:
+        if not as_json:
+            print(step_line(result), flush=True)
+    return show
+
+
+def finish(outcome: Outcome, as_json: bool) -> None:
+    """Print the summary (or the one JSON object) and exit with the outcome's code."""
+    if as_json:
+        print(outcome_json(outcome))
+    else:
+        stream = sys.stdout if outcome.ok else sys.stderr
+        print(summary_line(outcome), file=stream)
+    if outcome.code:
+        raise Exit(code=outcome.code)
+
+
+def refuse(exc: PortbookError, as_json: bool, procedure: str, host: str = "local") -> None:
+    """Report an error raised outside the runner, with its exit code."""
+    outcome = Outcome(procedure, host, error=str(exc), code=exc.code)
+    finish(outcome, as_json)
