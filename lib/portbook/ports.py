@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from .errors import InvalidInput, PortConflict
-from .system import System
+from .system import System, section
 from .target import Listener, Target
 
 __all__ = ["allocate_port", "check_port", "claimed_ports"]
@@ -64,8 +64,7 @@ def _conf_ports(system: System) -> list[tuple[int, str]]:
         for match in _COMMAND_PORT.finditer(options.get("command", "")):
             found.append((int(match.group(1)), f"used by [program:{name}] in {conf.path}"))
     for conf in system.confs:
-        inet = conf.conf.section("inet_http_server").get("port", "") \
-            if "inet_http_server" in conf.conf.section_names() else ""
+        inet = section(conf, "inet_http_server").get("port", "")
         if inet.rpartition(":")[2].isdigit():
             found.append((int(inet.rpartition(":")[2]), f"supervisord's [inet_http_server] in {conf.path}"))
     return found

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 from .config import CATEGORIES, Settings
@@ -15,7 +15,7 @@ from .ports import allocate_port, check_port
 from .procedures import ADD, PROCEDURES
 from .registry.supervisor_conf import validate
 from .runner import plan_all, run_steps, undo_journal
-from .steps import Run
+from .steps import Run, Step
 from .system import System, read_system
 from .target import Target
 
@@ -41,8 +41,9 @@ class AddRequest:
 
 
 def add_service(target: Target, settings: Settings, request: AddRequest, *, restart: str = "targeted",
-                wait: bool = False, on_step: OnStep = lambda r: None) -> Outcome:
-    """Run ADD: every step journaled, everything undone on failure; never raises."""
+                wait: bool = False, on_step: OnStep = lambda r: None,
+                steps: Sequence[Step] = ADD) -> Outcome:
+    """Run ADD (or ``steps``, for fault injection): journaled, undone on failure; never raises."""
     outcome = Outcome("add", target.host)
     try:
         _check_restart(restart)
@@ -50,7 +51,7 @@ def add_service(target: Target, settings: Settings, request: AddRequest, *, rest
             _refuse_leftover_journal(target, settings)
             run = _prepare(target, settings, request, restart)
             run.journal = Journal(target, settings, "add", asdict(run.spec))
-            run_steps(run, ADD, outcome, on_step)
+            run_steps(run, steps, outcome, on_step)
     except PortbookError as exc:
         outcome.error, outcome.code = str(exc), exc.code
     return outcome

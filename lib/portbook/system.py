@@ -12,7 +12,7 @@ from .registry import fallback, manifest
 from .registry.supervisor_conf import SupervisorConf
 from .target import Target
 
-__all__ = ["ConfFile", "ProgramRun", "System", "expand", "read_system"]
+__all__ = ["ConfFile", "ProgramRun", "System", "expand", "read_system", "section"]
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ class System:
     def socket_path(self) -> str:
         """supervisord's unix socket, from ``[unix_http_server] file=``."""
         conf = self.main_conf
-        value = conf.conf.section("unix_http_server").get("file")
+        value = section(conf, "unix_http_server").get("file")
         if not value:
             raise ParseError(conf.path, None, "no [unix_http_server] file=: portbook needs "
                              "supervisord's unix socket to apply changes without a restart")
@@ -69,7 +69,7 @@ class System:
 
     def supervisord_cwd(self) -> str:
         """The folder supervisord resolves relative paths against: ``directory=`` or the root."""
-        directory = self.main_conf.conf.section("supervisord").get("directory")
+        directory = section(self.main_conf, "supervisord").get("directory")
         return self.resolve(expand(directory, self.main_conf.path)) if directory else \
             self.settings.root
 
@@ -89,6 +89,11 @@ class System:
             expand(options.get("environment", ""), conf.path, env, values), conf.path
         )
         return ProgramRun(tuple(shlex.split(command)), cwd, environment, options.get("user"))
+
+
+def section(conf: ConfFile, name: str) -> dict[str, str]:
+    """A section's options, or an empty dict when the file has no such section."""
+    return conf.conf.section(name) if name in conf.conf.section_names() else {}
 
 
 def expand(

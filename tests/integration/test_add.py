@@ -1,0 +1,110 @@
+"""service.add against a real supervisord, real uvicorn services and real ports."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import pytest
+
+from portbook.errors import StepFailed
+from portbook.journal import JournalEntry
+from portbook.model import Plan
+from portbook.probes import owns_port
+from portbook.procedures import ADD
+from portbook.registry import fallback, manifest
+from portbook.registry.supervisor_conf import SupervisorConf
+from portbook.service import AddRequest, add_service
+from portbook.steps import Run, Step
+
+from .conftest import DemoSystem
+
+pytestmark = pytest.mark.integration
+
+
+def four_places(demo: DemoSystem, name: str) -> dict[str, object]:
+    """What each of the four places says about ``name``."""
+    root = Path(demo.root)
+    mtext = (root / "backend/core/config/MASTER_PORT_MANIFEST.json").read_text()
+    ftext = (root / "backend/core/port_config.py").read_text()
+    ctext = (root / "backend/supervisord.conf").read_text()
+    entry = manifest.read_services(mtext, "m").get(name)
+    script = root / "backend/api" / f"{name}.py"
+    return {
+        "manifest": entry.port if entry else None,
+        "fallback": fallback.read_ports(ftext, "f").get(name),
+        "conf": name in SupervisorConf.parse(ctext, "c").programs(),
+        "code": script.exists() and f'get_port("{name}")' in script.read_text(),
+    }
+
+
+def test_add_with_name_only_makes_four_places_agree_and_new_pid_owns_port(demo: DemoSystem) -> None:
+    before = demo.states()
+    result = demo.cli("service.add", "--name", "risk_monitor", "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert report["ok"] is True and report["error"] is None
+    assert [s["name"] for s in report["steps"]] == [s.name for s in ADD]
+    port = demo.base + 100
+    assert four_places(demo, "risk_monitor") == {"manifest": port, "fallback": port,
+                                                 "conf": True, "code": True}
+    after = demo.states()
+    assert after["risk_monitor"][0] == "RUNNING"
+    assert owns_port(demo.target, after["risk_monitor"][1], port)
+    assert {n: after[n] for n in before} == before
+
+
+def test_check_prints_plan_and_changes_nothing(demo: DemoSystem) -> None:
+    files, states = demo.files(), demo.states()
+    result = demo.cli("service.add", "--name", "risk_monitor", "--check")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert f"port: {demo.base + 100}" in out
+    assert "+[program:risk_monitor]" in out
+    assert "supervisor programs started, stopped or restarted: risk_monitor" in out
+    assert "demo-not-a-real-password" not in out
+    assert demo.files() == files and demo.states() == states
+    assert not Path(demo.root, ".portbook").exists()
+
+
+class FaultAfter:
+    """Wraps a step so that it fails right after doing its work."""
+
+    def __init__(self, step: Step) -> None:
+        self.step = step
+        self.name = step.name
+
+    def check(self, run: Run) -> Plan:
+        return self.step.check(run)
+
+    def apply(self, run: Run, plan: Plan, entry: JournalEntry) -> str:
+        self.step.apply(run, plan, entry)
+        raise StepFailed(f"injected fault after {self.name}")
+
+    def undo(self, run: Run, entry: JournalEntry) -> None:
+        self.step.undo(run, entry)
+
+
+@pytest.mark.parametrize("k", range(len(ADD)), ids=[s.name for s in ADD])
+def test_fault_at_each_step_leaves_files_and_supervisor_identical(demo: DemoSystem, k: int) -> None:
+    files, states = demo.files(), demo.states()
+    steps = list(ADD)
+    steps[k] = FaultAfter(steps[k])
+    outcome = add_service(demo.target, demo.settings, AddRequest("risk_monitor"), steps=steps)
+    assert outcome.code == 1, outcome.error
+    assert "injected fault" in (outcome.error or "")
+    assert demo.files() == files
+    assert demo.states() == states
+    assert [s.status for s in outcome.steps[: k + 1]][-1] == "failed"
+    assert not Path(demo.root, ".portbook/journal.json").exists()
+    port = demo.base + 100
+    assert not any(lst.port == port for lst in demo.target.listeners())
+
+
+def _listen(port: int) -> socket.socket:
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.listen()
+    return sock

@@ -1,0 +1,107 @@
+"""A run killed mid-way is undone by service.rollback; concurrent runs never interleave."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from portbook.journal import JournalEntry
+from portbook.model import Plan
+from portbook.procedures import ADD
+from portbook.registry import fallback, manifest
+from portbook.service import AddRequest, add_service
+from portbook.steps import Run, Step
+
+from .conftest import DemoSystem, cli_env
+
+pytestmark = pytest.mark.integration
+
+
+class KillAfter:
+    """Wraps a step so that the whole process is SIGKILLed right after it."""
+
+    def __init__(self, step: Step) -> None:
+        self.step = step
+        self.name = step.name
+
+    def check(self, run: Run) -> Plan:
+        return self.step.check(run)
+
+    def apply(self, run: Run, plan: Plan, entry: JournalEntry) -> str:
+        detail = self.step.apply(run, plan, entry)
+        os.kill(os.getpid(), signal.SIGKILL)
+        return detail
+
+    def undo(self, run: Run, entry: JournalEntry) -> None:
+        self.step.undo(run, entry)
+
+
+def _add_then_die(demo: DemoSystem, k: int) -> None:
+    steps = list(ADD)
+    steps[k] = KillAfter(steps[k])
+    add_service(demo.target, demo.settings, AddRequest("risk_monitor"), steps=steps)
+
+
+@pytest.mark.parametrize("k", [3, 4, 5], ids=["after-conf", "after-smoke", "after-apply"])
+def test_run_killed_after_a_step_is_undone_by_rollback(demo: DemoSystem, k: int) -> None:
+    files, states = demo.files(), demo.states()
+    child = multiprocessing.get_context("fork").Process(target=_add_then_die, args=(demo, k))
+    child.start()
+    child.join(60)
+    assert child.exitcode == -signal.SIGKILL
+    assert Path(demo.root, ".portbook/journal.json").exists()
+    assert demo.files() != files
+    refused = demo.cli("service.add", "--name", "other_service", "--json")
+    assert refused.returncode == 2 and "service.rollback" in json.loads(refused.stdout)["error"]
+    result = demo.cli("service.rollback", "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert demo.files() == files
+    assert demo.states() == states
+    assert not Path(demo.root, ".portbook/journal.json").exists()
+    port = demo.base + 100
+    assert not any(lst.port == port for lst in demo.target.listeners())
+
+
+def test_two_adds_at_once_never_corrupt_the_registry(demo: DemoSystem) -> None:
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "portbook", "service.add", "--name", name,
+                          "--root", demo.root, "--json"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=cli_env())
+        for name in ("risk_a", "risk_b")
+    ]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    codes = sorted(p.returncode for p in procs)
+    assert codes in ([0, 0], [0, 2]), outputs
+    for (out, _), proc in zip(outputs, procs, strict=True):
+        if proc.returncode == 2:
+            assert "locked by pid" in json.loads(out)["error"]
+    root = Path(demo.root)
+    ports = manifest.read_services(
+        (root / "backend/core/config/MASTER_PORT_MANIFEST.json").read_text(), "m")
+    fb = fallback.read_ports((root / "backend/core/port_config.py").read_text(), "f")
+    assert {n: e.port for n, e in ports.items()} == fb
+    states = demo.states()
+    added = [n for n in ("risk_a", "risk_b") if n in ports]
+    assert len(added) == codes.count(0)
+    assert all(states[n][0] == "RUNNING" for n in added)
+    assert len({ports[n].port for n in added}) == len(added)
+
+
+def test_wait_lets_the_second_add_run_after_the_first(demo: DemoSystem) -> None:
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "portbook", "service.add", "--name", name,
+                          "--root", demo.root, "--json", "--wait"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=cli_env())
+        for name in ("risk_a", "risk_b")
+    ]
+    outputs = [p.communicate(timeout=180) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    states = demo.states()
+    assert states["risk_a"][0] == states["risk_b"][0] == "RUNNING"
