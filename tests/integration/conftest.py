@@ -65,8 +65,10 @@ class DemoSystem:
         return Supervisor(self.target, read_system(self.target, self.settings))
 
     def states(self) -> dict[str, tuple[str, int]]:
-        """Supervisor's process list: name -> (state, pid)."""
-        return {n: (s.state, s.pid) for n, s in self.supervisor().states().items()}
+        """Supervisor's process list: name -> (state, pid), read straight from its socket."""
+        socket_path = os.path.join(self.root, ".run", "supervisor.sock")
+        infos = self.target.rpc(socket_path, "supervisor.getAllProcessInfo")
+        return {i["name"]: (i["statename"], i["pid"]) for i in infos}
 
     def files(self) -> dict[str, tuple[bytes, int]]:
         """Every managed file's bytes and mode (logs, runtime and journal folders excluded)."""
