@@ -9,7 +9,7 @@ from invoke import Collection, Context, task
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "lib"))
 
-from playbooks import namespace  # noqa: E402
+from playbooks import namespace
 
 
 @task(help={"fix": "Apply ruff's fixes and formatting instead of only checking."})

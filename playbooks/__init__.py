@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from invoke import Collection
-
 from portbook.config import DEFAULTS
 
 from . import demo, service

@@ -6,7 +6,6 @@ import sys
 from typing import Any
 
 from invoke import Context, Exit
-
 from portbook.config import Settings, load_settings, resolve_root
 from portbook.errors import PortbookError
 from portbook.model import Outcome, StepResult
@@ -25,9 +24,11 @@ def open_local(c: Context, root: str | None) -> tuple[Target, Settings]:
 
 def printer(as_json: bool) -> Any:
     """A step callback: one line per step for humans, silence for --json."""
+
     def show(result: StepResult) -> None:
         if not as_json:
             print(step_line(result), flush=True)
+
     return show
 
 

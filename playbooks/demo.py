@@ -5,15 +5,18 @@ from __future__ import annotations
 import shutil
 
 from invoke import Context, Exit, task
-
 from portbook.demo import demo_down, demo_up, install_demo
 from portbook.errors import PortbookError
 
 from ._common import open_local
 
 
-@task(help={"root": "Where to put the working copy (default: portbook.root).",
-            "fresh": "Delete an existing working copy first."})
+@task(
+    help={
+        "root": "Where to put the working copy (default: portbook.root).",
+        "fresh": "Delete an existing working copy first.",
+    }
+)
 def up(c: Context, root: str | None = None, fresh: bool = False) -> None:
     """Copy the demo system to its working folder, start supervisord, wait for every service."""
     try:

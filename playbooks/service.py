@@ -5,12 +5,12 @@ from __future__ import annotations
 import json as jsonlib
 
 from invoke import Context, task
-
 from portbook.errors import InvalidInput, PortbookError
 from portbook.listing import list_services, rows_table
 from portbook.procedures import ADD
 from portbook.report import plan_json, plan_text
-from portbook.service import AddRequest, add_service, plan_add, rollback as rollback_run
+from portbook.service import AddRequest, add_service, plan_add
+from portbook.service import rollback as rollback_run
 from portbook.system import read_system
 
 from ._common import finish, open_local, printer, refuse
@@ -34,10 +34,21 @@ ROOT_HELP = "The managed system's root folder (default: portbook.root, else the 
         "wait": "Wait for another portbook run's lock instead of refusing.",
     }
 )
-def add(c: Context, name: str, port: str | None = None, category: str = "watchdog",
-        description: str | None = None, script: str | None = None, command: str | None = None,
-        fix_code: bool = False, root: str | None = None, check: bool = False,
-        restart: str = "targeted", json: bool = False, wait: bool = False) -> None:
+def add(
+    c: Context,
+    name: str,
+    port: str | None = None,
+    category: str = "watchdog",
+    description: str | None = None,
+    script: str | None = None,
+    command: str | None = None,
+    fix_code: bool = False,
+    root: str | None = None,
+    check: bool = False,
+    restart: str = "targeted",
+    json: bool = False,
+    wait: bool = False,
+) -> None:
     """Add a service: fallback, manifest, code, supervisor, smoke test, apply, verify."""
     try:
         target, settings = open_local(c, root)
@@ -51,13 +62,14 @@ def add(c: Context, name: str, port: str | None = None, category: str = "watchdo
     except PortbookError as exc:
         refuse(exc, json, "add")
         return
-    outcome = add_service(target, settings, request, restart=restart, wait=wait,
-                          on_step=printer(json))
+    outcome = add_service(
+        target, settings, request, restart=restart, wait=wait, on_step=printer(json)
+    )
     finish(outcome, json)
 
 
 @task(help={"root": ROOT_HELP, "json": "Print one JSON object: a list of services."})
-def list(c: Context, root: str | None = None, json: bool = False) -> None:  # noqa: A001
+def list(c: Context, root: str | None = None, json: bool = False) -> None:
     """List every service: category, manifest and fallback ports, supervisor state, ownership."""
     try:
         target, settings = open_local(c, root)
@@ -71,8 +83,13 @@ def list(c: Context, root: str | None = None, json: bool = False) -> None:  # no
         print(rows_table(rows))
 
 
-@task(help={"root": ROOT_HELP, "json": "Print exactly one JSON object on stdout.",
-            "wait": "Wait for another portbook run's lock instead of refusing."})
+@task(
+    help={
+        "root": ROOT_HELP,
+        "json": "Print exactly one JSON object on stdout.",
+        "wait": "Wait for another portbook run's lock instead of refusing.",
+    }
+)
 def rollback(c: Context, root: str | None = None, json: bool = False, wait: bool = False) -> None:
     """Undo an interrupted run from its journal (files, supervisor group, smoke process)."""
     try:

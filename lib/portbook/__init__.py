@@ -24,6 +24,7 @@ from .target import LocalTarget, Target
 
 __all__ = [
     "ADD",
+    "PROCEDURES",
     "AddRequest",
     "CollateralChange",
     "FileChange",
@@ -31,7 +32,6 @@ __all__ = [
     "LocalTarget",
     "Locked",
     "Outcome",
-    "PROCEDURES",
     "ParseError",
     "Plan",
     "PortConflict",

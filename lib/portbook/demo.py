@@ -21,8 +21,9 @@ __all__ = ["DEMO_SOURCE", "demo_down", "demo_up", "install_demo"]
 DEMO_SOURCE = Path(__file__).resolve().parents[2] / "demo" / "system"
 
 
-def install_demo(dest: str, ports: dict[str, int] | None = None,
-                 python: str = sys.executable) -> None:
+def install_demo(
+    dest: str, ports: dict[str, int] | None = None, python: str = sys.executable
+) -> None:
     """Copy the demo tree to ``dest``, link ``venv/bin/python``, optionally renumber ports."""
     if not DEMO_SOURCE.is_dir():
         raise InvalidInput(f"demo system not found at {DEMO_SOURCE} (run from a portbook checkout)")

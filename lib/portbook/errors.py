@@ -92,6 +92,6 @@ class RollbackIncomplete(PortbookError):
 
 
 class TargetError(PortbookError):
-    """A host operation failed (file I/O, a command, supervisor's XML-RPC), translated at the seam."""
+    """A host operation failed (file I/O, a command, XML-RPC); translated at the seam."""
 
     code = 1

@@ -69,8 +69,9 @@ class Journal:
         try:
             doc = json.loads(raw)
             entries = [JournalEntry(**e) for e in doc["entries"]]
-            return cls(target, settings, doc["procedure"], doc["spec"], doc["pid"],
-                       doc["started"], entries)
+            return cls(
+                target, settings, doc["procedure"], doc["spec"], doc["pid"], doc["started"], entries
+            )
         except (ValueError, KeyError, TypeError) as exc:
             raise TargetError(f"{path}: unreadable journal ({exc}); inspect it by hand") from exc
 

@@ -44,22 +44,30 @@ def list_services(target: Target, system: System) -> list[ServiceRow]:
         state = states.get(name)
         port = entry.port if entry else system.fallback_ports.get(name)
         owns = bool(state and state.pid and port and owns_port(target, state.pid, port, listeners))
-        rows.append(ServiceRow(
-            name=name,
-            category=entry.category.removesuffix("_services") if entry else "-",
-            manifest_port=entry.port if entry else None,
-            fallback_port=system.fallback_ports.get(name),
-            in_conf=name in programs,
-            state=state.state if state else ("DOWN" if not states else "ABSENT"),
-            pid=state.pid if state else 0,
-            owns_port=owns,
-            problems=_problems(name, entry is not None, system, name in programs, state, owns),
-        ))
+        rows.append(
+            ServiceRow(
+                name=name,
+                category=entry.category.removesuffix("_services") if entry else "-",
+                manifest_port=entry.port if entry else None,
+                fallback_port=system.fallback_ports.get(name),
+                in_conf=name in programs,
+                state=state.state if state else ("DOWN" if not states else "ABSENT"),
+                pid=state.pid if state else 0,
+                owns_port=owns,
+                problems=_problems(name, entry is not None, system, name in programs, state, owns),
+            )
+        )
     return rows
 
 
-def _problems(name: str, in_manifest: bool, system: System, in_conf: bool,
-              state: ProgramState | None, owns: bool) -> tuple[str, ...]:
+def _problems(
+    name: str,
+    in_manifest: bool,
+    system: System,
+    in_conf: bool,
+    state: ProgramState | None,
+    owns: bool,
+) -> tuple[str, ...]:
     found = []
     fallback = system.fallback_ports.get(name)
     if not in_manifest:
@@ -77,7 +85,10 @@ def _problems(name: str, in_manifest: bool, system: System, in_conf: bool,
 
 def rows_table(rows: list[ServiceRow]) -> str:
     """A fixed-width table for humans."""
-    head = f"{'service':<26}{'category':<10}{'manifest':>9}{'fallback':>9}  {'state':<9}{'pid':>7}  owns  problems"
+    head = (
+        f"{'service':<26}{'category':<10}{'manifest':>9}{'fallback':>9}  "
+        f"{'state':<9}{'pid':>7}  owns  problems"
+    )
     lines = [head]
     for r in rows:
         lines.append(

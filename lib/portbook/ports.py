@@ -10,7 +10,9 @@ from .target import Listener, Target
 
 __all__ = ["allocate_port", "check_port", "claimed_ports"]
 
-_COMMAND_PORT = re.compile(r"(?:--port[= ]|-p |--bind[= ]\S*:|\b(?:\d{1,3}\.){3}\d{1,3}:|localhost:)(\d{2,5})\b")
+_COMMAND_PORT = re.compile(
+    r"(?:--port[= ]|-p |--bind[= ]\S*:|\b(?:\d{1,3}\.){3}\d{1,3}:|localhost:)(\d{2,5})\b"
+)
 
 
 def claimed_ports(system: System) -> dict[int, str]:
@@ -20,7 +22,9 @@ def claimed_ports(system: System) -> dict[int, str]:
         claims.setdefault(port, why)
     rel = system.settings.rel
     for name, port in system.fallback_ports.items():
-        claims[port] = f"{name}'s in DEFAULT_PORTS ({rel(system.settings.path(system.settings.fallback))})"
+        claims[port] = (
+            f"{name}'s in DEFAULT_PORTS ({rel(system.settings.path(system.settings.fallback))})"
+        )
     for name, entry in system.services.items():
         claims[entry.port] = f"{name}'s in the manifest"
     return claims
@@ -66,7 +70,9 @@ def _conf_ports(system: System) -> list[tuple[int, str]]:
     for conf in system.confs:
         inet = section(conf, "inet_http_server").get("port", "")
         if inet.rpartition(":")[2].isdigit():
-            found.append((int(inet.rpartition(":")[2]), f"supervisord's [inet_http_server] in {conf.path}"))
+            found.append(
+                (int(inet.rpartition(":")[2]), f"supervisord's [inet_http_server] in {conf.path}")
+            )
     return found
 
 

@@ -22,10 +22,14 @@ def summary_line(outcome: Outcome) -> str:
     """The closing line: done, or the one-line error with its exit code."""
     total = sum(s.seconds for s in outcome.steps)
     if outcome.ok:
-        return mask_secrets(f"{outcome.procedure} on {outcome.host}: done in {total:.2f}s; "
-                            f"changed {len(outcome.changed_files)} file(s)")
-    return mask_secrets(f"{outcome.procedure} on {outcome.host}: {_verdict(outcome.code)} "
-                        f"(exit {outcome.code}): {outcome.error}")
+        return mask_secrets(
+            f"{outcome.procedure} on {outcome.host}: done in {total:.2f}s; "
+            f"changed {len(outcome.changed_files)} file(s)"
+        )
+    return mask_secrets(
+        f"{outcome.procedure} on {outcome.host}: {_verdict(outcome.code)} "
+        f"(exit {outcome.code}): {outcome.error}"
+    )
 
 
 def outcome_json(outcome: Outcome) -> str:
@@ -35,8 +39,12 @@ def outcome_json(outcome: Outcome) -> str:
         "procedure": outcome.procedure,
         "host": outcome.host,
         "steps": [
-            {"name": s.name, "status": s.status, "seconds": round(s.seconds, 3),
-             "detail": mask_secrets(s.detail)}
+            {
+                "name": s.name,
+                "status": s.status,
+                "seconds": round(s.seconds, 3),
+                "detail": mask_secrets(s.detail),
+            }
             for s in outcome.steps
         ],
         "changed_files": outcome.changed_files,
@@ -57,7 +65,9 @@ def plan_text(spec: ServiceSpec, names: Sequence[str], plans: Sequence[Plan], ro
         for change in plan.files:
             out.append(_diff(change.path, change.before, change.after, root))
     out.append(f"port: {spec.port}")
-    out.append(f"supervisor programs started, stopped or restarted: {', '.join(programs) or 'none'}")
+    out.append(
+        f"supervisor programs started, stopped or restarted: {', '.join(programs) or 'none'}"
+    )
     return mask_secrets("\n".join(out))
 
 
@@ -69,10 +79,13 @@ def plan_json(spec: ServiceSpec, names: Sequence[str], plans: Sequence[Plan], ro
         "check": True,
         "port": spec.port,
         "steps": [
-            {"name": n, "status": "skipped" if p.skip_reason else "planned",
-             "detail": mask_secrets(p.summary),
-             "diffs": [mask_secrets(_diff(c.path, c.before, c.after, root)) for c in p.files],
-             "programs": list(p.programs)}
+            {
+                "name": n,
+                "status": "skipped" if p.skip_reason else "planned",
+                "detail": mask_secrets(p.summary),
+                "diffs": [mask_secrets(_diff(c.path, c.before, c.after, root)) for c in p.files],
+                "programs": list(p.programs),
+            }
             for n, p in zip(names, plans, strict=True)
         ],
         "error": None,
@@ -81,14 +94,19 @@ def plan_json(spec: ServiceSpec, names: Sequence[str], plans: Sequence[Plan], ro
 
 
 def _diff(path: str, before: bytes | None, after: bytes | None, root: str) -> str:
-    rel = path[len(root) + 1:] if path.startswith(root + "/") else path
+    rel = path[len(root) + 1 :] if path.startswith(root + "/") else path
     a = (before or b"").decode("utf-8", "replace").splitlines(keepends=True)
     b = (after or b"").decode("utf-8", "replace").splitlines(keepends=True)
-    lines = difflib.unified_diff(a, b, "/dev/null" if before is None else f"a/{rel}",
-                                 "/dev/null" if after is None else f"b/{rel}")
+    lines = difflib.unified_diff(
+        a,
+        b,
+        "/dev/null" if before is None else f"a/{rel}",
+        "/dev/null" if after is None else f"b/{rel}",
+    )
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines).rstrip("\n")
 
 
 def _verdict(code: int) -> str:
-    return {1: "failed, rolled back", 2: "refused, nothing changed",
-            3: "ROLLBACK INCOMPLETE"}.get(code, "failed")
+    return {1: "failed, rolled back", 2: "refused, nothing changed", 3: "ROLLBACK INCOMPLETE"}.get(
+        code, "failed"
+    )

@@ -14,8 +14,8 @@ import time
 from collections.abc import Callable, Sequence
 
 from .errors import PortbookError, RollbackIncomplete, StepFailed, TargetError
-from .journal import Journal, JournalEntry
-from .model import Outcome, Plan, StepResult
+from .journal import JournalEntry
+from .model import Outcome, Plan, StepResult, StepStatus
 from .steps import Run, Step
 
 __all__ = ["plan_all", "run_steps", "undo_journal"]
@@ -47,9 +47,10 @@ def run_steps(run: Run, steps: Sequence[Step], outcome: Outcome, on_step: Listen
             _unwind(run, steps, outcome, on_step, exc)
             raise
         run.journal.mark(entry, "applied")
-        outcome.changed_files.extend(f.path for f in plan.files if f.path not in
-                                     outcome.changed_files)
-        status = "changed" if plan.files or plan.programs else "ok"
+        outcome.changed_files.extend(
+            f.path for f in plan.files if f.path not in outcome.changed_files
+        )
+        status: StepStatus = "changed" if plan.files or plan.programs else "ok"
         _emit(outcome, on_step, StepResult(step.name, status, time.monotonic() - started, detail))
     run.journal.discard()
 
@@ -95,8 +96,9 @@ def _restart_after_undo(run: Run, left: list[str]) -> None:
         left.append(f"restart after undo: {exc}")
 
 
-def _unwind(run: Run, steps: Sequence[Step], outcome: Outcome, on_step: Listener,
-            cause: BaseException) -> None:
+def _unwind(
+    run: Run, steps: Sequence[Step], outcome: Outcome, on_step: Listener, cause: BaseException
+) -> None:
     def record(result: StepResult) -> None:
         for i, old in enumerate(outcome.steps):
             if old.name == result.name and old.status != "failed" and result.status == "undone":
@@ -108,8 +110,9 @@ def _unwind(run: Run, steps: Sequence[Step], outcome: Outcome, on_step: Listener
     left = undo_journal(run, steps, record)
     if left:
         journal = run.journal.path if run.journal else "the journal"
-        raise RollbackIncomplete(f"{_message(cause)}; rollback incomplete, {journal} kept: "
-                                 + "; ".join(left)) from cause
+        raise RollbackIncomplete(
+            f"{_message(cause)}; rollback incomplete, {journal} kept: " + "; ".join(left)
+        ) from cause
 
 
 def _write_files(run: Run, plan: Plan) -> None:

@@ -40,9 +40,16 @@ class AddRequest:
     fix_code: bool = False
 
 
-def add_service(target: Target, settings: Settings, request: AddRequest, *, restart: str = "targeted",
-                wait: bool = False, on_step: OnStep = lambda r: None,
-                steps: Sequence[Step] = ADD) -> Outcome:
+def add_service(
+    target: Target,
+    settings: Settings,
+    request: AddRequest,
+    *,
+    restart: str = "targeted",
+    wait: bool = False,
+    on_step: OnStep = lambda r: None,
+    steps: Sequence[Step] = ADD,
+) -> Outcome:
     """Run ADD (or ``steps``, for fault injection): journaled, undone on failure; never raises."""
     outcome = Outcome("add", target.host)
     try:
@@ -57,16 +64,18 @@ def add_service(target: Target, settings: Settings, request: AddRequest, *, rest
     return outcome
 
 
-def plan_add(target: Target, settings: Settings, request: AddRequest,
-             restart: str = "targeted") -> tuple[ServiceSpec, list[Plan]]:
+def plan_add(
+    target: Target, settings: Settings, request: AddRequest, restart: str = "targeted"
+) -> tuple[ServiceSpec, list[Plan]]:
     """``--check``: the spec and every step's plan; nothing is written, not even a lock."""
     _check_restart(restart)
     run = _prepare(target, settings, request, restart)
     return run.spec, plan_all(run, ADD)
 
 
-def rollback(target: Target, settings: Settings, *, wait: bool = False,
-             on_step: OnStep = lambda r: None) -> Outcome:
+def rollback(
+    target: Target, settings: Settings, *, wait: bool = False, on_step: OnStep = lambda r: None
+) -> Outcome:
     """Undo what an interrupted run left in the journal; never raises."""
     outcome = Outcome("rollback", target.host)
     try:
@@ -113,8 +122,11 @@ def _spec(target: Target, system: System, request: AddRequest) -> ServiceSpec:
         raise InvalidInput(f"invalid category {request.category!r}: core or watchdog")
     if request.script and request.command:
         raise InvalidInput("give --script or --command, not both")
-    script = None if request.command else _script(system, request.script or
-                                                  f"{system.settings.api_dir}/{name}.py")
+    script = (
+        None
+        if request.command
+        else _script(system, request.script or f"{system.settings.api_dir}/{name}.py")
+    )
     description = request.description or f"{name} service"
     for label, value in (("description", description), ("command", request.command or "")):
         if _CONTROL.search(value):
@@ -125,13 +137,16 @@ def _spec(target: Target, system: System, request: AddRequest) -> ServiceSpec:
     else:
         port = request.port
         check_port(port, system, target, listeners)
-    return ServiceSpec(name, port, request.category, description, script, request.command,
-                       request.fix_code)
+    return ServiceSpec(
+        name, port, request.category, description, script, request.command, request.fix_code
+    )
 
 
 def _refuse_existing(system: System, name: str) -> None:
     if name in system.services:
-        raise InvalidInput(f"{name} already exists in the manifest ({system.services[name].category})")
+        raise InvalidInput(
+            f"{name} already exists in the manifest ({system.services[name].category})"
+        )
     if name in system.fallback_ports:
         raise InvalidInput(f"{name} already exists in DEFAULT_PORTS ({system.settings.fallback})")
     groups = system.group_names()
@@ -155,5 +170,7 @@ def _check_restart(restart: str) -> None:
 def _refuse_leftover_journal(target: Target, settings: Settings) -> None:
     journal = Journal.load(target, settings)
     if journal is not None:
-        raise Refused(f"an unfinished {journal.procedure} (pid {journal.pid}) left {journal.path}: "
-                      "run `invoke service.rollback` first")
+        raise Refused(
+            f"an unfinished {journal.procedure} (pid {journal.pid}) left {journal.path}: "
+            "run `invoke service.rollback` first"
+        )

@@ -96,7 +96,9 @@ class Supervisor:
         argv = [*settings.supervisord.split(), "-c", self.system.main_conf.path]
         result = self.target.run(argv, cwd=settings.root, timeout=settings.start_timeout)
         if result.code != 0:
-            raise StepFailed(f"supervisord did not start: {(result.stderr or result.stdout).strip()}")
+            raise StepFailed(
+                f"supervisord did not start: {(result.stderr or result.stdout).strip()}"
+            )
         deadline = time.monotonic() + settings.start_timeout
         while not self.is_up():
             if time.monotonic() > deadline:
@@ -123,6 +125,7 @@ class Supervisor:
             if state and state.state in ("FATAL", "EXITED", "STOPPED", "UNKNOWN"):
                 raise StepFailed(f"{name} is {state.state} in supervisor, not RUNNING")
             if time.monotonic() > deadline:
-                raise StepFailed(f"{name} not RUNNING after {timeout:g}s "
-                                 f"({state.state if state else 'absent'})")
+                raise StepFailed(
+                    f"{name} not RUNNING after {timeout:g}s ({state.state if state else 'absent'})"
+                )
             time.sleep(0.05)

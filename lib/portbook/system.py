@@ -63,15 +63,22 @@ class System:
         conf = self.main_conf
         value = section(conf, "unix_http_server").get("file")
         if not value:
-            raise ParseError(conf.path, None, "no [unix_http_server] file=: portbook needs "
-                             "supervisord's unix socket to apply changes without a restart")
+            raise ParseError(
+                conf.path,
+                None,
+                "no [unix_http_server] file=: portbook needs "
+                "supervisord's unix socket to apply changes without a restart",
+            )
         return self.resolve(expand(value, conf.path))
 
     def supervisord_cwd(self) -> str:
         """The folder supervisord resolves relative paths against: ``directory=`` or the root."""
         directory = section(self.main_conf, "supervisord").get("directory")
-        return self.resolve(expand(directory, self.main_conf.path)) if directory else \
-            self.settings.root
+        return (
+            self.resolve(expand(directory, self.main_conf.path))
+            if directory
+            else self.settings.root
+        )
 
     def resolve(self, path: str, base: str | None = None) -> str:
         """An absolute, normalized path; relative ones resolve against ``base`` or the root."""

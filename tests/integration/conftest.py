@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import shutil
@@ -16,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from portbook.config import Settings, load_settings
 from portbook.demo import demo_up, install_demo
 from portbook.supervisor import Supervisor
@@ -75,16 +75,24 @@ class DemoSystem:
         out = {}
         for path in Path(self.root).rglob("*"):
             rel = path.relative_to(self.root).as_posix()
-            if path.is_file() and not rel.startswith(("logs/", ".run/", ".portbook/")) \
-                    and "__pycache__" not in rel:
+            if (
+                path.is_file()
+                and not rel.startswith(("logs/", ".run/", ".portbook/"))
+                and "__pycache__" not in rel
+            ):
                 out[rel] = (path.read_bytes(), path.stat().st_mode)
         return out
 
     def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         """Run ``python -m portbook ARGS --root ROOT`` as an operator would."""
-        return subprocess.run([sys.executable, "-m", "portbook", *args, "--root", self.root],
-                              capture_output=True, text=True, timeout=timeout, env=cli_env(),
-                              cwd=self.root)
+        return subprocess.run(
+            [sys.executable, "-m", "portbook", *args, "--root", self.root],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=cli_env(),
+            cwd=self.root,
+        )
 
     def port(self, name: str) -> int:
         """The demo port of a service in this copy."""
@@ -120,17 +128,15 @@ def teardown_demo(system: DemoSystem) -> None:
         supervisor = system.supervisor()
         if supervisor.is_up():
             supervisor.shutdown(timeout=20)
-    except Exception:  # noqa: BLE001 - teardown must go on
+    except Exception:
         pass
     import psutil
 
     for proc in psutil.process_iter(["pid", "cwd", "cmdline"]):
         cwd = proc.info.get("cwd") or ""
         if cwd == system.root or cwd.startswith(system.root + "/"):
-            try:
+            with contextlib.suppress(psutil.Error):
                 proc.send_signal(signal.SIGKILL)
-            except psutil.Error:
-                pass
     time.sleep(0.1)
     shutil.rmtree(system.root, ignore_errors=True)
 

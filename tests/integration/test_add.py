@@ -7,7 +7,6 @@ import socket
 from pathlib import Path
 
 import pytest
-
 from portbook.errors import StepFailed
 from portbook.journal import JournalEntry
 from portbook.model import Plan
@@ -47,8 +46,12 @@ def test_add_with_name_only_makes_four_places_agree_and_new_pid_owns_port(demo: 
     assert report["ok"] is True and report["error"] is None
     assert [s["name"] for s in report["steps"]] == [s.name for s in ADD]
     port = demo.base + 100
-    assert four_places(demo, "risk_monitor") == {"manifest": port, "fallback": port,
-                                                 "conf": True, "code": True}
+    assert four_places(demo, "risk_monitor") == {
+        "manifest": port,
+        "fallback": port,
+        "conf": True,
+        "code": True,
+    }
     after = demo.states()
     assert after["risk_monitor"][0] == "RUNNING"
     assert owns_port(demo.target, after["risk_monitor"][1], port)

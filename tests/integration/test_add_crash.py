@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from portbook.journal import JournalEntry
 from portbook.model import Plan
 from portbook.procedures import ADD
@@ -71,9 +70,23 @@ def test_run_killed_after_a_step_is_undone_by_rollback(demo: DemoSystem, k: int)
 
 def test_two_adds_at_once_never_corrupt_the_registry(demo: DemoSystem) -> None:
     procs = [
-        subprocess.Popen([sys.executable, "-m", "portbook", "service.add", "--name", name,
-                          "--root", demo.root, "--json"], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True, env=cli_env())
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "portbook",
+                "service.add",
+                "--name",
+                name,
+                "--root",
+                demo.root,
+                "--json",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=cli_env(),
+        )
         for name in ("risk_a", "risk_b")
     ]
     outputs = [p.communicate(timeout=120) for p in procs]
@@ -84,7 +97,8 @@ def test_two_adds_at_once_never_corrupt_the_registry(demo: DemoSystem) -> None:
             assert "locked by pid" in json.loads(out)["error"]
     root = Path(demo.root)
     ports = manifest.read_services(
-        (root / "backend/core/config/MASTER_PORT_MANIFEST.json").read_text(), "m")
+        (root / "backend/core/config/MASTER_PORT_MANIFEST.json").read_text(), "m"
+    )
     fb = fallback.read_ports((root / "backend/core/port_config.py").read_text(), "f")
     assert {n: e.port for n, e in ports.items()} == fb
     states = demo.states()
@@ -96,9 +110,24 @@ def test_two_adds_at_once_never_corrupt_the_registry(demo: DemoSystem) -> None:
 
 def test_wait_lets_the_second_add_run_after_the_first(demo: DemoSystem) -> None:
     procs = [
-        subprocess.Popen([sys.executable, "-m", "portbook", "service.add", "--name", name,
-                          "--root", demo.root, "--json", "--wait"], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True, env=cli_env())
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "portbook",
+                "service.add",
+                "--name",
+                name,
+                "--root",
+                demo.root,
+                "--json",
+                "--wait",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=cli_env(),
+        )
         for name in ("risk_a", "risk_b")
     ]
     outputs = [p.communicate(timeout=180) for p in procs]

@@ -24,8 +24,19 @@ def shared_demo() -> Iterator[DemoSystem]:
         teardown_demo(system)
 
 
-BAD_NAMES = ["Risk", "risk monitor", "risk[1]", "risk;rm", "risk\nmonitor", "$(touch /tmp/pb)",
-             "1risk", "", "a" * 65, "risk-monitor", "db_poller"]
+BAD_NAMES = [
+    "Risk",
+    "risk monitor",
+    "risk[1]",
+    "risk;rm",
+    "risk\nmonitor",
+    "$(touch /tmp/pb)",
+    "1risk",
+    "",
+    "a" * 65,
+    "risk-monitor",
+    "db_poller",
+]
 
 
 def _refused(demo: DemoSystem, *args: str, expect: str) -> None:
@@ -49,8 +60,14 @@ def test_bad_name_is_refused(shared_demo: DemoSystem, name: str) -> None:
 
 def test_port_in_manifest_is_refused_naming_its_owner(shared_demo: DemoSystem) -> None:
     port = shared_demo.port("db_poller")
-    _refused(shared_demo, "--name", "risk", "--port", str(port),
-             expect=f"{port} is db_poller's in the manifest")
+    _refused(
+        shared_demo,
+        "--name",
+        "risk",
+        "--port",
+        str(port),
+        expect=f"{port} is db_poller's in the manifest",
+    )
 
 
 def test_port_held_by_a_foreign_process_is_refused_naming_the_pid(shared_demo: DemoSystem) -> None:
@@ -59,7 +76,9 @@ def test_port_held_by_a_foreign_process_is_refused_naming_the_pid(shared_demo: D
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", port))
         sock.listen()
-        _refused(shared_demo, "--name", "risk", "--port", str(port), expect=f"{port} is held by pid")
+        _refused(
+            shared_demo, "--name", "risk", "--port", str(port), expect=f"{port} is held by pid"
+        )
 
 
 @pytest.mark.parametrize(
@@ -83,8 +102,10 @@ def test_bad_option_is_refused(shared_demo: DemoSystem, args: list[str], expect:
 
 def test_hardcoded_port_in_script_is_refused_with_file_and_line(shared_demo: DemoSystem) -> None:
     script = Path(shared_demo.root, "backend/api/risk.py")
-    script.write_text("import uvicorn\n\napp = None\n\nif __name__ == '__main__':\n"
-                      "    uvicorn.run(app, host='127.0.0.1', port=8123)\n")
+    script.write_text(
+        "import uvicorn\n\napp = None\n\nif __name__ == '__main__':\n"
+        "    uvicorn.run(app, host='127.0.0.1', port=8123)\n"
+    )
     try:
         _refused(shared_demo, "--name", "risk", expect="risk.py:6: hardcoded port 8123")
     finally:
@@ -104,9 +125,12 @@ def test_invalid_manifest_json_is_refused_with_line_and_column(shared_demo: Demo
 def test_non_literal_default_ports_is_refused_with_line(shared_demo: DemoSystem) -> None:
     path = Path(shared_demo.root, "backend/core/port_config.py")
     good = path.read_bytes()
-    path.write_bytes(good.replace(b"DEFAULT_PORTS = {", b"DEFAULT_PORTS = dict(**{", 1)
-                     .replace(b'"db_poller": 8003,\n}'.replace(b"8003", str(shared_demo.port(
-                         "db_poller")).encode()), b'"db_poller": 1,\n})'))
+    path.write_bytes(
+        good.replace(b"DEFAULT_PORTS = {", b"DEFAULT_PORTS = dict(**{", 1).replace(
+            b'"db_poller": 8003,\n}'.replace(b"8003", str(shared_demo.port("db_poller")).encode()),
+            b'"db_poller": 1,\n})',
+        )
+    )
     try:
         _refused(shared_demo, "--name", "risk", expect="port_config.py:")
     finally:

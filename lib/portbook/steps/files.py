@@ -7,6 +7,7 @@ writes it atomically. Undo is the runner's file restore, plus a supervisor
 
 from __future__ import annotations
 
+import contextlib
 import posixpath
 
 from ..errors import Refused, TargetError
@@ -52,8 +53,10 @@ class EditFallback(_FileStep):
         spec, system = run.spec, run.system
         path = run.settings.path(run.settings.fallback)
         after = fallback.add_port(system.fallback_text, path, spec.name, spec.port)
-        return Plan(f'add "{spec.name}": {spec.port} to DEFAULT_PORTS in {run.settings.rel(path)}',
-                    (_change(path, system.fallback_text, after),))
+        return Plan(
+            f'add "{spec.name}": {spec.port} to DEFAULT_PORTS in {run.settings.rel(path)}',
+            (_change(path, system.fallback_text, after),),
+        )
 
 
 class EditManifest(_FileStep):
@@ -70,10 +73,14 @@ class EditManifest(_FileStep):
         spec = run.spec
         path = run.settings.path(run.settings.manifest)
         fields = {"port": spec.port, "description": spec.description, "status": "RUNNING"}
-        after = manifest.add_service(run.system.manifest_text, path, spec.manifest_category,
-                                     spec.name, fields)
-        return Plan(f"add {spec.name} (port {spec.port}) to {spec.manifest_category} in "
-                    f"{run.settings.rel(path)}", (_change(path, run.system.manifest_text, after),))
+        after = manifest.add_service(
+            run.system.manifest_text, path, spec.manifest_category, spec.name, fields
+        )
+        return Plan(
+            f"add {spec.name} (port {spec.port}) to {spec.manifest_category} in "
+            f"{run.settings.rel(path)}",
+            (_change(path, run.system.manifest_text, after),),
+        )
 
 
 class CheckServiceCode(_FileStep):
@@ -93,24 +100,33 @@ class CheckServiceCode(_FileStep):
         path = run.settings.path(spec.script)
         raw = run.target.read_optional(path)
         if raw is None:
-            return Plan(f"create {spec.script} from the template (get_port({spec.name!r}))",
-                        (_change(path, None, code.service_template(spec.name), 0o644),))
+            return Plan(
+                f"create {spec.script} from the template (get_port({spec.name!r}))",
+                (_change(path, None, code.service_template(spec.name), 0o644),),
+            )
         text = _decode(raw, path)
         registry = frozenset({*claimed_ports(run.system), spec.port})
         found = code.find_hardcoded_ports(text, path, registry)
         if found and not spec.fix_code:
             first = found[0]
-            raise Refused(f"{first.path}:{first.line}: hardcoded port {first.value} "
-                          f"({first.reason}); use get_port({spec.name!r}) or pass --fix-code")
+            raise Refused(
+                f"{first.path}:{first.line}: hardcoded port {first.value} "
+                f"({first.reason}); use get_port({spec.name!r}) or pass --fix-code"
+            )
         if found:
             fixed = code.fix_hardcoded_ports(text, path, spec.name, registry)
             lines = ", ".join(str(f.line) for f in found)
-            return Plan(f"rewrite hardcoded port(s) on line {lines} of {spec.script} to "
-                        f"get_port({spec.name!r})", (_change(path, text, fixed),))
+            return Plan(
+                f"rewrite hardcoded port(s) on line {lines} of {spec.script} to "
+                f"get_port({spec.name!r})",
+                (_change(path, text, fixed),),
+            )
         if not code.calls_get_port(text, spec.name):
             raise Refused(f"{path}: does not read its port through get_port({spec.name!r})")
-        return Plan(f"{spec.script} reads its port through get_port({spec.name!r})",
-                    skip_reason="already uses get_port")
+        return Plan(
+            f"{spec.script} reads its port through get_port({spec.name!r})",
+            skip_reason="already uses get_port",
+        )
 
 
 class AddProgramSection:
@@ -135,8 +151,10 @@ class AddProgramSection:
             conf.add_program(spec.name, options)
             path, after, before = main.path, conf.render(), main.text
         validate(after, path)
-        return Plan(f"add [program:{spec.name}] to {run.settings.rel(path)}",
-                    (_change(path, before, after, 0o644),))
+        return Plan(
+            f"add [program:{spec.name}] to {run.settings.rel(path)}",
+            (_change(path, before, after, 0o644),),
+        )
 
     def apply(self, run: Run, plan: Plan, entry: JournalEntry) -> str:
         """Nothing beyond the file the runner wrote."""
@@ -151,10 +169,8 @@ class AddProgramSection:
         """Make supervisord's view of the config match the disk again (no process changes)."""
         supervisor = run.supervisor()
         if supervisor.is_up():
-            try:
+            with contextlib.suppress(TargetError):
                 supervisor.reload_config()
-            except TargetError:
-                pass
 
 
 def program_options(run: Run, conf_dir: str) -> dict[str, str]:

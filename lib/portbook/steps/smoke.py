@@ -34,8 +34,10 @@ class SmokeTest:
 
     def check(self, run: Run) -> Plan:
         """Describe the command that will be tried (from the conf as planned)."""
-        return Plan(f"run {run.spec.name} by hand until it listens on {run.spec.port}, "
-                    "then SIGINT it and require a clean exit")
+        return Plan(
+            f"run {run.spec.name} by hand until it listens on {run.spec.port}, "
+            "then SIGINT it and require a clean exit"
+        )
 
     def apply(self, run: Run, plan: Plan, entry: JournalEntry) -> str:
         """Start, wait for the port, stop; raise StepFailed with the log's tail on any fault."""
@@ -57,8 +59,10 @@ class SmokeTest:
             raise
         run.notes["smoke_listen_s"] = f"{listen_s:.3f}"
         run.notes["smoke_stop_s"] = f"{stop_s:.3f}"
-        return (f"{shlex.join(how.argv)} listened on {spec.port} after {listen_s:.2f}s, "
-                f"exited {stop_s:.2f}s after SIGINT")
+        return (
+            f"{shlex.join(how.argv)} listened on {spec.port} after {listen_s:.2f}s, "
+            f"exited {stop_s:.2f}s after SIGINT"
+        )
 
     def undo(self, run: Run, entry: JournalEntry) -> None:
         """Kill the smoke process tree if it still runs and is provably ours."""
@@ -74,15 +78,32 @@ class SmokeTest:
             if port in ports:
                 return time.monotonic() - started
             if ports:
-                raise StepFailed(_with_tail(f"smoke test: {run.spec.name} listens on "
-                                            f"{sorted(ports)}, not {port}", target, log))
+                raise StepFailed(
+                    _with_tail(
+                        f"smoke test: {run.spec.name} listens on {sorted(ports)}, not {port}",
+                        target,
+                        log,
+                    )
+                )
             code = target.exit_code(pid)
             if code is not None:
-                raise StepFailed(_with_tail(f"smoke test: {run.spec.name} exited with code "
-                                            f"{code} before listening on {port}", target, log))
+                raise StepFailed(
+                    _with_tail(
+                        f"smoke test: {run.spec.name} exited with code "
+                        f"{code} before listening on {port}",
+                        target,
+                        log,
+                    )
+                )
             if time.monotonic() > deadline:
-                raise StepFailed(_with_tail(f"smoke test: {run.spec.name} not listening on {port} "
-                                            f"after {run.settings.smoke_timeout:g}s", target, log))
+                raise StepFailed(
+                    _with_tail(
+                        f"smoke test: {run.spec.name} not listening on {port} "
+                        f"after {run.settings.smoke_timeout:g}s",
+                        target,
+                        log,
+                    )
+                )
             time.sleep(0.02)
 
     def _stop(self, run: Run, pid: int, log: str) -> float:
@@ -92,8 +113,14 @@ class SmokeTest:
         deadline = sent + run.settings.stop_timeout
         while target.exit_code(pid) is None or port in listening_ports(target, pid):
             if time.monotonic() > deadline:
-                raise StepFailed(_with_tail(f"smoke test: {run.spec.name} still running "
-                                            f"{run.settings.stop_timeout:g}s after SIGINT", target, log))
+                raise StepFailed(
+                    _with_tail(
+                        f"smoke test: {run.spec.name} still running "
+                        f"{run.settings.stop_timeout:g}s after SIGINT",
+                        target,
+                        log,
+                    )
+                )
             time.sleep(0.02)
         if any(lst.port == port for lst in target.listeners()):
             raise StepFailed(f"smoke test: port {port} still held after {run.spec.name} exited")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 
 from ..errors import CollateralChange, StepFailed
 from ..journal import JournalEntry
 from ..model import Plan
 from ..probes import owns_port
 from ..restart import master_restart
+from ..supervisor import ProgramState
 from .base import Run
 
 __all__ = ["ApplyToSupervisor", "VerifyOwnership"]
@@ -31,14 +33,20 @@ class ApplyToSupervisor:
         """Say which programs supervisor will start, stop or restart."""
         name = run.spec.name
         if run.before is None:
-            return Plan("start supervisord (not running): every program starts, "
-                        f"{name} among them", programs=(name,))
+            return Plan(
+                f"start supervisord (not running): every program starts, {name} among them",
+                programs=(name,),
+            )
         if run.restart == "master":
             everyone = tuple(sorted({*run.before, name}))
-            return Plan("master restart: stop supervisord, stop strays on the system's "
-                        "ports, start, wait for every program", programs=everyone)
-        return Plan(f"reloadConfig, then addProcessGroup {name}: only {name} starts",
-                    programs=(name,))
+            return Plan(
+                "master restart: stop supervisord, stop strays on the system's "
+                "ports, start, wait for every program",
+                programs=everyone,
+            )
+        return Plan(
+            f"reloadConfig, then addProcessGroup {name}: only {name} starts", programs=(name,)
+        )
 
     def apply(self, run: Run, plan: Plan, entry: JournalEntry) -> str:
         """Apply the new config to supervisord and wait for NAME to be RUNNING."""
@@ -59,8 +67,10 @@ class ApplyToSupervisor:
         added, changed, removed = supervisor.reload_config()
         others = _others(name, added, changed, removed)
         if others:
-            raise CollateralChange(f"supervisor would also change other groups ({others}); "
-                                   "apply those first, or use --restart master")
+            raise CollateralChange(
+                f"supervisor would also change other groups ({others}); "
+                "apply those first, or use --restart master"
+            )
         supervisor.add_group(name)
         state = supervisor.wait_running(name, timeout)
         return f"reloadConfig + addProcessGroup {name}: RUNNING as pid {state.pid}"
@@ -91,8 +101,10 @@ class VerifyOwnership:
     def check(self, run: Run) -> Plan:
         """Say what will be proven."""
         others = len([s for s in (run.before or {}).values() if s.running])
-        return Plan(f"{run.spec.name} RUNNING and owning port {run.spec.port}; "
-                    f"{others} other running program(s) keep their pids")
+        return Plan(
+            f"{run.spec.name} RUNNING and owning port {run.spec.port}; "
+            f"{others} other running program(s) keep their pids"
+        )
 
     def apply(self, run: Run, plan: Plan, entry: JournalEntry) -> str:
         """Prove ownership and zero collateral; raise StepFailed naming what is wrong."""
@@ -116,18 +128,24 @@ class VerifyOwnership:
 
 
 def _others(name: str, added: list[str], changed: list[str], removed: list[str]) -> str:
-    parts = [f"{label} {', '.join(sorted(groups))}"
-             for label, groups in (("added", [g for g in added if g != name]),
-                                   ("changed", changed), ("removed", removed)) if groups]
+    parts = [
+        f"{label} {', '.join(sorted(groups))}"
+        for label, groups in (
+            ("added", [g for g in added if g != name]),
+            ("changed", changed),
+            ("removed", removed),
+        )
+        if groups
+    ]
     return "; ".join(parts)
 
 
-def _moved(run: Run, now: dict[str, object]) -> str:
+def _moved(run: Run, now: Mapping[str, ProgramState]) -> str:
     if run.restart == "master" or run.before is None:
         return ""
     moved = []
     for name, before in run.before.items():
         after = now.get(name)
-        if before.running and (after is None or getattr(after, "pid", None) != before.pid):
-            moved.append(f"{name} pid {before.pid} -> {getattr(after, 'pid', 'gone')}")
+        if before.running and (after is None or after.pid != before.pid):
+            moved.append(f"{name} pid {before.pid} -> {after.pid if after else 'gone'}")
     return ", ".join(moved)
