@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
+from dataclasses import replace
 from typing import Any
 
 from invoke import Context, Exit
@@ -19,7 +21,11 @@ def open_local(c: Context, root: str | None) -> tuple[Target, Settings]:
     target = LocalTarget()
     where = resolve_root(config, root)
     raw = target.read_optional(f"{where}/portbook.yaml")
-    return target, load_settings(config, where, raw.decode() if raw else None)
+    settings = load_settings(config, where, raw.decode() if raw else None)
+    if settings.supervisord == "supervisord" and shutil.which("supervisord") is None:
+        # supervisor installed for this interpreter but its script is not on PATH
+        settings = replace(settings, supervisord=f"{sys.executable} -m supervisor.supervisord")
+    return target, settings
 
 
 def printer(as_json: bool) -> Any:

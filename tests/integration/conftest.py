@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
+import random
 import shutil
 import signal
 import socket
@@ -25,14 +25,17 @@ from portbook.target import LocalTarget
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_SERVICES = ("main_app", "trade_manager", "trade_executor", "btc_price_watchdog", "db_poller")
-_bases = itertools.count(21000, 300)
+_used_bases: set[int] = set()
 
 
 def _free_base() -> int:
-    """A block of 300 ports none of which anything listens on now."""
+    """A random block of 300 ports in 20000-29999 none of which anything listens on now."""
     while True:
-        base = next(_bases)
-        if all(_port_free(p) for p in range(base, base + 300, 7)):
+        base = 20000 + 300 * random.randrange(33)
+        if base not in _used_bases and all(_port_free(p) for p in range(base, base + 300, 3)):
+            _used_bases.add(base)
+            if len(_used_bases) > 20:
+                _used_bases.clear()
             return base
 
 
