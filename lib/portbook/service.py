@@ -61,6 +61,8 @@ def add_service(
             run_steps(run, steps, outcome, on_step)
     except PortbookError as exc:
         outcome.error, outcome.code = str(exc), exc.code
+    except Exception as exc:  # a bug: the runner has already unwound; report, don't trace
+        outcome.error, outcome.code = f"internal error: {type(exc).__name__}: {exc}", 1
     return outcome
 
 

@@ -111,3 +111,32 @@ def _listen(port: int) -> socket.socket:
     sock.bind(("127.0.0.1", port))
     sock.listen()
     return sock
+
+
+def test_fault_after_master_restart_restores_files_and_restarts_on_old_config(
+    demo: DemoSystem,
+) -> None:
+    files, states = demo.files(), demo.states()
+    steps = list(ADD)
+    steps[-1] = FaultAfter(steps[-1])
+    request = AddRequest("risk_monitor")
+    outcome = add_service(demo.target, demo.settings, request, restart="master", steps=steps)
+    assert outcome.code == 1, outcome.error
+    assert demo.files() == files
+    after = demo.states()
+    assert set(after) == set(states)
+    assert all(state == "RUNNING" for state, _ in after.values())
+    for name in states:
+        assert owns_port(demo.target, after[name][1], demo.port(name))
+
+
+def test_fault_when_supervisord_was_down_leaves_it_down(demo: DemoSystem) -> None:
+    demo.supervisor().shutdown()
+    files = demo.files()
+    steps = list(ADD)
+    steps[-1] = FaultAfter(steps[-1])
+    outcome = add_service(demo.target, demo.settings, AddRequest("risk_monitor"), steps=steps)
+    assert outcome.code == 1, outcome.error
+    assert demo.files() == files
+    assert not demo.supervisor().is_up()
+    assert not any(lst.port == demo.base + 100 for lst in demo.target.listeners())
