@@ -54,7 +54,7 @@ def add_service(
     outcome = Outcome("add", target.host)
     try:
         _check_restart(restart)
-        with root_lock(settings, wait=wait):
+        with root_lock(target, settings, wait=wait):
             _refuse_leftover_journal(target, settings)
             run = _prepare(target, settings, request, restart)
             run.journal = Journal(target, settings, "add", asdict(run.spec))
@@ -81,7 +81,7 @@ def rollback(
     """Undo what an interrupted run left in the journal; never raises."""
     outcome = Outcome("rollback", target.host)
     try:
-        with root_lock(settings, wait=wait):
+        with root_lock(target, settings, wait=wait):
             journal = Journal.load(target, settings)
             if journal is None:
                 outcome.steps.append(StepResult("journal", "skipped", 0.0, "nothing to roll back"))

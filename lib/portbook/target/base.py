@@ -9,6 +9,7 @@ at the seam, and nowhere else.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -122,3 +123,6 @@ class Target(Protocol):
 
     def environ(self) -> dict[str, str]:
         """The environment processes started on this host inherit."""
+
+    def hold_lock(self, path: str, wait: bool) -> AbstractContextManager[None]:
+        """Hold an exclusive lock file for a block; raise Locked naming the holder (or wait)."""

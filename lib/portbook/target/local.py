@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import glob as globmod
 import os
 import socket
 import subprocess
 import tempfile
+import time
 import xmlrpc.client
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import psutil
 
-from ..errors import TargetError
+from ..errors import Locked, TargetError
 from .base import Listener, ProcInfo, RunResult, SupervisorFault
 
 __all__ = ["LocalTarget"]
@@ -199,6 +201,27 @@ class LocalTarget:
         """The environment processes started on this host inherit."""
         return dict(os.environ)
 
+    @contextlib.contextmanager
+    def hold_lock(self, path: str, wait: bool) -> Iterator[None]:
+        """flock ``path`` for the block, writing "PID TIME" into it; refuse or wait when taken."""
+        with _translated(f"cannot lock {path}"):
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if not wait:
+                        raise Locked(_lock_holder(fd, path)) from None
+                    time.sleep(0.2)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()} {time.strftime('%Y-%m-%dT%H:%M:%S%z')}\n".encode(), 0)
+            yield
+        finally:
+            os.close(fd)
+
 
 class _UnixTransport(xmlrpc.client.Transport):
     """HTTP over a unix socket, as supervisorctl talks to supervisord."""
@@ -219,6 +242,13 @@ class _UnixTransport(xmlrpc.client.Transport):
                 self.sock.connect(path)
 
         return _Conn("localhost")
+
+
+def _lock_holder(fd: int, path: str) -> str:
+    words = os.pread(fd, 200, 0).decode(errors="replace").split()
+    if len(words) >= 2:
+        return f"{path}: locked by pid {words[0]} since {words[1]}"
+    return f"{path}: locked by another portbook run"
 
 
 def _stat_or_none(path: str) -> os.stat_result | None:
