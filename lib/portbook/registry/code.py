@@ -338,7 +338,7 @@ from typing import Any
 _HERE = Path(__file__).resolve()
 _ROOT = next((str(p) for p in _HERE.parents if (p / "backend").is_dir()), "")
 if _ROOT and _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
+    sys.path[:] = [_ROOT, *sys.path]
 
 from backend.core.port_config import get_port  # noqa: E402
 
