@@ -19,6 +19,7 @@ ROOT_HELP = "The managed system's root folder (default: portbook.root, else the 
 
 
 @task(
+    positional=[],
     help={
         "name": "Service name: ^[a-z][a-z0-9_]{0,63}$, new in all four places.",
         "port": "Port (1024-65535). Default: the lowest free port in the category's range.",

@@ -128,6 +128,7 @@ class Journal:
                 if item["backup"] is not None:
                     self.target.remove(item["backup"])
         self.target.remove(self.path)
+        self.target.remove_empty_dir(self.backup_dir)
 
     def _backup(self, path: str, index: int) -> dict[str, Any]:
         data = self.target.read_optional(path)

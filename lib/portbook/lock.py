@@ -14,10 +14,11 @@ __all__ = ["root_lock"]
 
 @contextlib.contextmanager
 def root_lock(target: Target, settings: Settings, wait: bool = False) -> Iterator[None]:
-    """Hold ``<root>/.portbook/lock`` on the target for the block; refuse or wait when taken.
+    """Lock the system's root on the target for the block; refuse or wait when taken.
 
-    The target's lock dies with its holder (flock locally), so a SIGKILLed run
+    The holder's pid and start time sit in ``<root>/.portbook/lock`` while it
+    runs. The lock dies with its holder (flock locally), so a SIGKILLed run
     never leaves a stale lock; its journal is what marks the unfinished work.
     """
-    with target.hold_lock(posixpath.join(settings.journal_dir, "lock"), wait):
+    with target.hold_lock(settings.root, posixpath.join(settings.journal_dir, "lock"), wait):
         yield

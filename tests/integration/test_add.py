@@ -56,6 +56,7 @@ def test_add_with_name_only_makes_four_places_agree_and_new_pid_owns_port(demo: 
     assert after["risk_monitor"][0] == "RUNNING"
     assert owns_port(demo.target, after["risk_monitor"][1], port)
     assert {n: after[n] for n in before} == before
+    assert not Path(demo.root, ".portbook").exists()
 
 
 def test_check_prints_plan_and_changes_nothing(demo: DemoSystem) -> None:

@@ -16,7 +16,7 @@ from portbook.model import Plan
 from portbook.procedures import ADD
 from portbook.registry import fallback, manifest
 from portbook.service import AddRequest, add_service
-from portbook.steps import Run, Step
+from portbook.steps import Run, SmokeTest, Step
 
 from .conftest import DemoSystem, cli_env
 
@@ -40,6 +40,35 @@ class KillAfter:
 
     def undo(self, run: Run, entry: JournalEntry) -> None:
         self.step.undo(run, entry)
+
+
+class DieWhileSmokeRuns(SmokeTest):
+    """The smoke step, but the portbook process dies while the smoke service is listening."""
+
+    def _stop(self, run: Run, pid: int, log: str) -> float:
+        os.kill(os.getpid(), signal.SIGKILL)
+        return 0.0
+
+
+def _add_then_die_during_smoke(demo: DemoSystem) -> None:
+    steps = [DieWhileSmokeRuns() if s.name == "smoke-test" else s for s in ADD]
+    add_service(demo.target, demo.settings, AddRequest("risk_monitor"), steps=steps)
+
+
+def test_rollback_kills_the_orphaned_smoke_process_and_frees_the_port(demo: DemoSystem) -> None:
+    files, states = demo.files(), demo.states()
+    child = multiprocessing.get_context("fork").Process(
+        target=_add_then_die_during_smoke, args=(demo,)
+    )
+    child.start()
+    child.join(60)
+    assert child.exitcode == -signal.SIGKILL
+    port = demo.base + 100
+    assert any(lst.port == port for lst in demo.target.listeners())
+    result = demo.cli("service.rollback", "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert demo.files() == files and demo.states() == states
+    assert not any(lst.port == port for lst in demo.target.listeners())
 
 
 def _add_then_die(demo: DemoSystem, k: int) -> None:

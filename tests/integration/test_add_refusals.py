@@ -49,7 +49,7 @@ def _refused(demo: DemoSystem, *args: str, expect: str) -> None:
     assert expect in report["error"], report["error"]
     assert demo.files() == files
     assert demo.states() == states
-    assert not Path(demo.root, ".portbook/journal.json").exists()
+    assert not Path(demo.root, ".portbook").exists()
 
 
 @pytest.mark.parametrize("name", BAD_NAMES)

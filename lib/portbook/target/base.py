@@ -124,5 +124,8 @@ class Target(Protocol):
     def environ(self) -> dict[str, str]:
         """The environment processes started on this host inherit."""
 
-    def hold_lock(self, path: str, wait: bool) -> AbstractContextManager[None]:
-        """Hold an exclusive lock file for a block; raise Locked naming the holder (or wait)."""
+    def hold_lock(self, folder: str, info_path: str, wait: bool) -> AbstractContextManager[None]:
+        """Hold an exclusive lock on ``folder`` for a block; raise Locked naming the holder."""
+
+    def remove_empty_dir(self, path: str) -> None:
+        """Remove a folder if it is empty; a missing or non-empty folder is left as it is."""

@@ -202,11 +202,15 @@ class LocalTarget:
         return dict(os.environ)
 
     @contextlib.contextmanager
-    def hold_lock(self, path: str, wait: bool) -> Iterator[None]:
-        """flock ``path`` for the block, writing "PID TIME" into it; refuse or wait when taken."""
-        with _translated(f"cannot lock {path}"):
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    def hold_lock(self, folder: str, info_path: str, wait: bool) -> Iterator[None]:
+        """flock ``folder`` for the block; "PID TIME" goes to ``info_path`` while held.
+
+        Locking the folder itself (not a lock file) means a refused or finished
+        run leaves no file behind; the info file and its empty parent are removed
+        on release.
+        """
+        with _translated(f"cannot lock {folder}"):
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
         try:
             while True:
                 try:
@@ -214,13 +218,23 @@ class LocalTarget:
                     break
                 except BlockingIOError:
                     if not wait:
-                        raise Locked(_lock_holder(fd, path)) from None
+                        raise Locked(_lock_holder(folder, info_path)) from None
                     time.sleep(0.2)
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()} {time.strftime('%Y-%m-%dT%H:%M:%S%z')}\n".encode(), 0)
-            yield
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+            self.makedirs(os.path.dirname(info_path))
+            self.write_atomic(info_path, f"{os.getpid()} {stamp}\n".encode())
+            try:
+                yield
+            finally:
+                self.remove(info_path)
+                self.remove_empty_dir(os.path.dirname(info_path))
         finally:
             os.close(fd)
+
+    def remove_empty_dir(self, path: str) -> None:
+        """Remove a folder if it is empty; a missing or non-empty folder is left as it is."""
+        with contextlib.suppress(FileNotFoundError, OSError):
+            os.rmdir(path)
 
 
 class _UnixTransport(xmlrpc.client.Transport):
@@ -244,11 +258,15 @@ class _UnixTransport(xmlrpc.client.Transport):
         return _Conn("localhost")
 
 
-def _lock_holder(fd: int, path: str) -> str:
-    words = os.pread(fd, 200, 0).decode(errors="replace").split()
+def _lock_holder(folder: str, info_path: str) -> str:
+    try:
+        with open(info_path, "rb") as handle:
+            words = handle.read(200).decode(errors="replace").split()
+    except OSError:
+        words = []
     if len(words) >= 2:
-        return f"{path}: locked by pid {words[0]} since {words[1]}"
-    return f"{path}: locked by another portbook run"
+        return f"{folder}: locked by pid {words[0]} since {words[1]}"
+    return f"{folder}: locked by another portbook run"
 
 
 def _stat_or_none(path: str) -> os.stat_result | None:
