@@ -17,7 +17,9 @@ def tree(target: Target, pid: int) -> set[int]:
 def listening_ports(target: Target, pid: int, listeners: list[Listener] | None = None) -> set[int]:
     """Ports that ``pid`` or one of its descendants listens on."""
     pids = tree(target, pid)
-    return {lst.port for lst in (listeners or target.listeners()) if lst.pid in pids}
+    if listeners is None:
+        return {lst.port for lst in target.listeners_of(pids)}
+    return {lst.port for lst in listeners if lst.pid in pids}
 
 
 def owns_port(target: Target, pid: int, port: int, listeners: list[Listener] | None = None) -> bool:

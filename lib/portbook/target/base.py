@@ -8,7 +8,7 @@ at the seam, and nowhere else.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -108,6 +108,9 @@ class Target(Protocol):
 
     def listeners(self) -> list[Listener]:
         """Every TCP socket listening on this host."""
+
+    def listeners_of(self, pids: Iterable[int]) -> list[Listener]:
+        """TCP sockets listening in the given processes only."""
 
     def process(self, pid: int) -> ProcInfo | None:
         """Facts about a live process, or None when it is gone."""

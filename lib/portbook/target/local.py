@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 import time
 import xmlrpc.client
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import psutil
@@ -150,6 +150,21 @@ class LocalTarget:
             for c in conns
             if c.status == psutil.CONN_LISTEN and c.laddr
         ]
+
+    def listeners_of(self, pids: Iterable[int]) -> list[Listener]:
+        """TCP sockets listening in the given processes only (cheaper than ``listeners``)."""
+        found = []
+        for pid in pids:
+            try:
+                conns = psutil.Process(pid).net_connections(kind="tcp")
+            except psutil.Error:
+                continue
+            found.extend(
+                Listener(port=c.laddr.port, pid=pid, address=c.laddr.ip)
+                for c in conns
+                if c.status == psutil.CONN_LISTEN and c.laddr
+            )
+        return found
 
     def process(self, pid: int) -> ProcInfo | None:
         """Facts about a live process, or None when it is gone."""
