@@ -33,7 +33,7 @@ ROOT_HELP = "The managed system's root folder (default: portbook.root, else the 
         "restart": "targeted (default: only NAME starts) or master (full ordered restart).",
         "json": "Print exactly one JSON object on stdout.",
         "wait": "Wait for another portbook run's lock instead of refusing.",
-    }
+    },
 )
 def add(
     c: Context,

@@ -78,7 +78,8 @@ def _problems(
         found.append(f"DEFAULT_PORTS says {fallback}, manifest says {system.services[name].port}")
     if not in_conf:
         found.append("no [program] section")
-    if state is not None and state.running and not owns:
+    port = system.services[name].port if in_manifest else fallback
+    if port is not None and state is not None and state.running and not owns:
         found.append("pid does not listen on its port")
     return tuple(found)
 

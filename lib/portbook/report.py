@@ -14,8 +14,8 @@ __all__ = ["outcome_json", "plan_text", "step_line", "summary_line"]
 
 def step_line(result: StepResult) -> str:
     """One line per step as it finishes."""
-    line = f"  {result.status:<8} {result.name:<16} {result.seconds:6.2f}s  {result.detail}"
-    return mask_secrets(line)
+    detail = mask_secrets(result.detail)
+    return f"  {result.status:<8} {result.name:<16} {result.seconds:6.2f}s  {detail}"
 
 
 def summary_line(outcome: Outcome) -> str:
@@ -26,10 +26,9 @@ def summary_line(outcome: Outcome) -> str:
             f"{outcome.procedure} on {outcome.host}: done in {total:.2f}s; "
             f"changed {len(outcome.changed_files)} file(s)"
         )
-    return mask_secrets(
-        f"{outcome.procedure} on {outcome.host}: {_verdict(outcome.code)} "
-        f"(exit {outcome.code}): {outcome.error}"
-    )
+    error = mask_secrets(outcome.error or "")
+    verdict = f"{_verdict(outcome.code)} (exit {outcome.code})"
+    return f"{outcome.procedure} on {outcome.host}: {verdict}: {error}"
 
 
 def outcome_json(outcome: Outcome) -> str:

@@ -66,7 +66,7 @@ def undo_journal(run: Run, steps: Sequence[Step], on_step: Listener) -> list[str
         started = time.monotonic()
         try:
             _undo_entry(run, by_name.get(entry.step), entry)
-        except (PortbookError, OSError) as exc:
+        except Exception as exc:  # an undo that fails must not stop the others
             left.append(f"{entry.step}: {exc}")
             on_step(StepResult(entry.step, "failed", time.monotonic() - started, f"undo: {exc}"))
             continue
@@ -101,10 +101,14 @@ def _unwind(
 ) -> None:
     def record(result: StepResult) -> None:
         for i, old in enumerate(outcome.steps):
-            if old.name == result.name and old.status != "failed" and result.status == "undone":
+            if old.name != result.name:
+                continue
+            if result.status == "failed":
+                outcome.steps[i] = StepResult(old.name, "failed", old.seconds, result.detail)
+            elif old.status != "failed":
                 outcome.steps[i] = StepResult(old.name, "undone", old.seconds, old.detail)
-                on_step(result)
-                return
+            on_step(result)
+            return
         _emit(outcome, on_step, result)
 
     left = undo_journal(run, steps, record)

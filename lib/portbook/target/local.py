@@ -153,7 +153,7 @@ class LocalTarget:
 
     def listeners_of(self, pids: Iterable[int]) -> list[Listener]:
         """TCP sockets listening in the given processes only (cheaper than ``listeners``)."""
-        found = []
+        found: list[Listener] = []
         for pid in pids:
             try:
                 conns = psutil.Process(pid).net_connections(kind="tcp")
