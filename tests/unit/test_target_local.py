@@ -175,6 +175,10 @@ def test_spawned_process_is_described_and_stoppable(local: LocalTarget, tmp_path
     try:
         assert local.exit_code(pid) is None
         info = local.process(pid)
+        deadline = time.monotonic() + 5  # between fork and exec the child shows our cmdline
+        while info is not None and info.cmdline != tuple(argv) and time.monotonic() < deadline:
+            time.sleep(0.01)
+            info = local.process(pid)
         assert info is not None
         assert (info.pid, info.ppid, info.cmdline, info.cwd) == (
             pid,
