@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import json as jsonlib
+from typing import Any
 
 from invoke import Context, task
 from portbook.errors import InvalidInput, PortbookError
+from portbook.lifecycle import (
+    ModifyRequest,
+    RemoveRequest,
+    RenameRequest,
+    modify_service,
+    plan_change,
+    remove_service,
+    rename_service,
+)
 from portbook.listing import list_services, rows_table
-from portbook.procedures import ADD
+from portbook.procedures import ADD, PROCEDURES
 from portbook.report import plan_json, plan_text
 from portbook.service import AddRequest, add_service, plan_add
 from portbook.service import rollback as rollback_run
@@ -67,6 +77,114 @@ def add(
         target, settings, request, restart=restart, wait=wait, on_step=printer(json)
     )
     finish(outcome, json)
+
+
+@task(
+    positional=[],
+    help={
+        "name": "The service to change (must be in the manifest).",
+        "port": "New port, or auto for the lowest free one in the category's range.",
+        "description": "New manifest description.",
+        "category": "Move to core or watchdog.",
+        "script": "New script, relative to the root: command becomes '<python> SCRIPT'.",
+        "command": "New full supervisor command line.",
+        "root": ROOT_HELP,
+        "check": "Change nothing: print the plan and the diffs.",
+        "json": "Print exactly one JSON object on stdout.",
+        "wait": "Wait for another portbook run's lock instead of refusing.",
+    },
+)
+def modify(
+    c: Context,
+    name: str,
+    port: str | None = None,
+    description: str | None = None,
+    category: str | None = None,
+    script: str | None = None,
+    command: str | None = None,
+    root: str | None = None,
+    check: bool = False,
+    json: bool = False,
+    wait: bool = False,
+) -> None:
+    """Modify a service: manifest, fallback, section, smoke test, restart NAME alone, verify."""
+    _change(
+        c,
+        ModifyRequest(name, port, description, category, script, command),
+        modify_service,
+        root,
+        check,
+        json,
+        wait,
+    )
+
+
+@task(
+    positional=[],
+    help={
+        "name": "The service's current name.",
+        "to": "Its new name: ^[a-z][a-z0-9_]{0,63}$, new in all four places.",
+        "fix_code": "Rewrite get_port(OLD) to get_port(NEW) in its script.",
+        "root": ROOT_HELP,
+        "check": "Change nothing: print the plan and the diffs.",
+        "json": "Print exactly one JSON object on stdout.",
+        "wait": "Wait for another portbook run's lock instead of refusing.",
+    },
+)
+def rename(
+    c: Context,
+    name: str,
+    to: str,
+    fix_code: bool = False,
+    root: str | None = None,
+    check: bool = False,
+    json: bool = False,
+    wait: bool = False,
+) -> None:
+    """Rename a service in all four places, keeping its port; swap its supervisor group."""
+    _change(c, RenameRequest(name, to, fix_code), rename_service, root, check, json, wait)
+
+
+@task(
+    positional=[],
+    help={
+        "name": "The service to remove.",
+        "delete_code": "Also delete its script (shown in the plan first).",
+        "root": ROOT_HELP,
+        "check": "Change nothing: print the plan and the diffs.",
+        "json": "Print exactly one JSON object on stdout.",
+        "wait": "Wait for another portbook run's lock instead of refusing.",
+    },
+)
+def remove(
+    c: Context,
+    name: str,
+    delete_code: bool = False,
+    root: str | None = None,
+    check: bool = False,
+    json: bool = False,
+    wait: bool = False,
+) -> None:
+    """Remove a service: stop it, then its section, manifest entry and fallback; verify."""
+    _change(c, RemoveRequest(name, delete_code), remove_service, root, check, json, wait)
+
+
+def _change(
+    c: Context, request: Any, action: Any, root: str | None, check: bool, json: bool, wait: bool
+) -> None:
+    procedure = type(request).__name__.removesuffix("Request").lower()
+    try:
+        target, settings = open_local(c, root)
+        if check:
+            procedure, spec, plans = plan_change(target, settings, request)
+            names = [s.name for s in PROCEDURES[procedure]]
+            show = plan_json if json else plan_text
+            print(show(spec, names, plans, settings.root, procedure))
+            return
+    except PortbookError as exc:
+        refuse(exc, json, procedure)
+        return
+    finish(action(target, settings, request, wait=wait, on_step=printer(json)), json)
 
 
 @task(help={"root": ROOT_HELP, "json": "Print one JSON object: a list of services."})

@@ -12,7 +12,11 @@ StepStatus = Literal["ok", "changed", "skipped", "failed", "undone"]
 
 @dataclass(frozen=True)
 class ServiceSpec:
-    """What the operator asked for: one service and where its port and code live."""
+    """What the operator asked for: one service and where its port and code live.
+
+    For modify, rename and remove, ``previous_*`` hold what the service had
+    before; ``script``/``command`` are None when the command does not change.
+    """
 
     name: str
     port: int
@@ -21,6 +25,9 @@ class ServiceSpec:
     script: str | None
     command: str | None
     fix_code: bool = False
+    previous_name: str | None = None
+    previous_port: int | None = None
+    delete_code: bool = False
 
     @property
     def manifest_category(self) -> str:

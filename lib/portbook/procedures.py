@@ -12,8 +12,29 @@ from .steps import (
     Step,
     VerifyOwnership,
 )
+from .steps.lifecycle import (
+    DeleteCode,
+    RemoveFromFallback,
+    RemoveFromManifest,
+    RemoveProgramSection,
+    RenameInCode,
+    RenameInFallback,
+    RenameInManifest,
+    RenameProgramSection,
+    UpdateFallback,
+    UpdateManifest,
+    UpdateProgramSection,
+)
+from .steps.reapply import (
+    ApplyRemoval,
+    ModifySmokeTest,
+    RestartService,
+    StopService,
+    SwapGroup,
+    VerifyGone,
+)
 
-__all__ = ["ADD", "PROCEDURES"]
+__all__ = ["ADD", "MODIFY", "PROCEDURES", "REMOVE", "RENAME"]
 
 ADD: tuple[Step, ...] = (
     EditFallback(),  # 1. port_config.py -> DEFAULT_PORTS
@@ -25,4 +46,37 @@ ADD: tuple[Step, ...] = (
     VerifyOwnership(),  # 7. verify status
 )
 
-PROCEDURES: dict[str, tuple[Step, ...]] = {"add": ADD}
+MODIFY: tuple[Step, ...] = (
+    UpdateManifest(),  # 1. MASTER_PORT_MANIFEST.json -> port/description
+    UpdateFallback(),  # 2. port_config.py -> DEFAULT_PORTS (if port changed)
+    UpdateProgramSection(),  # (command changed) supervisord.conf
+    ModifySmokeTest(),  # 3. test manually, on the new port
+    RestartService(),  # 4. restart: NAME alone
+    VerifyOwnership(),  # 5. verify status: new port owned, old one free
+)
+
+RENAME: tuple[Step, ...] = (
+    RenameInManifest(),
+    RenameInFallback(),
+    RenameInCode(),
+    RenameProgramSection(),
+    SwapGroup(),  # start NEW right after OLD stops, then remove OLD
+    VerifyOwnership(),
+)
+
+REMOVE: tuple[Step, ...] = (
+    StopService(),  # graceful stop, then the group is removed
+    RemoveProgramSection(),  # 1. supervisord.conf -> delete section
+    RemoveFromManifest(),  # 2. MASTER_PORT_MANIFEST.json -> delete entry
+    RemoveFromFallback(),  # 3. port_config.py -> remove from DEFAULT_PORTS
+    DeleteCode(),  # only with --delete-code
+    ApplyRemoval(),  # 4. supervisor re-reads its config
+    VerifyGone(),  # 5. verify removal
+)
+
+PROCEDURES: dict[str, tuple[Step, ...]] = {
+    "add": ADD,
+    "modify": MODIFY,
+    "rename": RENAME,
+    "remove": REMOVE,
+}

@@ -53,9 +53,17 @@ def outcome_json(outcome: Outcome) -> str:
     return json.dumps(doc)
 
 
-def plan_text(spec: ServiceSpec, names: Sequence[str], plans: Sequence[Plan], root: str) -> str:
+def plan_text(
+    spec: ServiceSpec,
+    names: Sequence[str],
+    plans: Sequence[Plan],
+    root: str,
+    procedure: str = "add",
+) -> str:
     """``--check`` output: each step's plan, every file's unified diff, the port and programs."""
-    out = [f"plan: add {spec.name} ({spec.category}) on port {spec.port}; nothing changed yet"]
+    out = [
+        f"plan: {procedure} {spec.name} ({spec.category}) on port {spec.port}; nothing changed yet"
+    ]
     programs: list[str] = []
     for number, (name, plan) in enumerate(zip(names, plans, strict=True), 1):
         mark = "skip" if plan.skip_reason else "do"
@@ -70,11 +78,17 @@ def plan_text(spec: ServiceSpec, names: Sequence[str], plans: Sequence[Plan], ro
     return mask_secrets("\n".join(out))
 
 
-def plan_json(spec: ServiceSpec, names: Sequence[str], plans: Sequence[Plan], root: str) -> str:
+def plan_json(
+    spec: ServiceSpec,
+    names: Sequence[str],
+    plans: Sequence[Plan],
+    root: str,
+    procedure: str = "add",
+) -> str:
     """``--check --json``: the same plan as one JSON object."""
     doc = {
         "ok": True,
-        "procedure": "add",
+        "procedure": procedure,
         "check": True,
         "port": spec.port,
         "steps": [

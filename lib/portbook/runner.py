@@ -71,8 +71,8 @@ def undo_journal(run: Run, steps: Sequence[Step], on_step: Listener) -> list[str
             on_step(StepResult(entry.step, "failed", time.monotonic() - started, f"undo: {exc}"))
             continue
         on_step(StepResult(entry.step, "undone", time.monotonic() - started, "restored"))
-    if not left and run.restart_after_undo:
-        _restart_after_undo(run, left)
+    if not left:
+        _run_deferred(run, left)
     if not left:
         run.journal.discard()
     return left
@@ -86,14 +86,18 @@ def _undo_entry(run: Run, step: Step | None, entry: JournalEntry) -> None:
     run.journal.mark(entry, "undone")
 
 
-def _restart_after_undo(run: Run, left: list[str]) -> None:
+def _run_deferred(run: Run, left: list[str]) -> None:
     from .restart import master_restart
 
-    try:
-        run.reread()
-        master_restart(run.target, run.system, run.settings.start_timeout)
-    except PortbookError as exc:
-        left.append(f"restart after undo: {exc}")
+    for action, argument in run.deferred:
+        try:
+            run.reread()
+            if action == "master_restart":
+                master_restart(run.target, run.system, run.settings.start_timeout)
+            elif action == "restore_group":
+                run.supervisor().restore_group(argument, run.settings.start_timeout)
+        except PortbookError as exc:
+            left.append(f"{action} {argument} after undo: {exc}".replace("  ", " "))
 
 
 def _unwind(

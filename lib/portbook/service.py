@@ -3,28 +3,36 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
 
 from .config import CATEGORIES, Settings
 from .errors import InvalidInput, PortbookError, Refused
-from .journal import Journal
-from .lock import root_lock
-from .model import Outcome, Plan, ServiceSpec, StepResult
+from .execute import OnStep, execute, plan, rollback
+from .model import Outcome, Plan, ServiceSpec
 from .ports import allocate_port, check_port
-from .procedures import ADD, PROCEDURES
+from .procedures import ADD
 from .registry.supervisor_conf import validate
-from .runner import plan_all, run_steps, undo_journal
 from .steps import Run, Step
 from .system import System, read_system
 from .target import Target
 
-__all__ = ["AddRequest", "add_service", "plan_add", "rollback"]
+__all__ = [
+    "NAME_RE",
+    "AddRequest",
+    "add_service",
+    "check_category",
+    "check_name",
+    "check_script",
+    "check_text",
+    "plan_add",
+    "refuse_existing",
+    "rollback",
+]
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-OnStep = Callable[[StepResult], None]
 
 
 @dataclass(frozen=True)
@@ -51,19 +59,12 @@ def add_service(
     steps: Sequence[Step] = ADD,
 ) -> Outcome:
     """Run ADD (or ``steps``, for fault injection): journaled, undone on failure; never raises."""
-    outcome = Outcome("add", target.host)
     try:
         _check_restart(restart)
-        with root_lock(target, settings, wait=wait):
-            _refuse_leftover_journal(target, settings)
-            run = _prepare(target, settings, request, restart)
-            run.journal = Journal(target, settings, "add", asdict(run.spec))
-            run_steps(run, steps, outcome, on_step)
     except PortbookError as exc:
-        outcome.error, outcome.code = str(exc), exc.code
-    except Exception as exc:  # a bug: the runner has already unwound; report, don't trace
-        outcome.error, outcome.code = f"internal error: {type(exc).__name__}: {exc}", 1
-    return outcome
+        return Outcome("add", target.host, error=str(exc), code=exc.code)
+    prepare = partial(_prepare, target, settings, request, restart)
+    return execute(target, settings, "add", prepare, steps, wait=wait, on_step=on_step)
 
 
 def plan_add(
@@ -71,36 +72,7 @@ def plan_add(
 ) -> tuple[ServiceSpec, list[Plan]]:
     """``--check``: the spec and every step's plan; nothing is written, not even a lock."""
     _check_restart(restart)
-    run = _prepare(target, settings, request, restart)
-    return run.spec, plan_all(run, ADD)
-
-
-def rollback(
-    target: Target, settings: Settings, *, wait: bool = False, on_step: OnStep = lambda r: None
-) -> Outcome:
-    """Undo what an interrupted run left in the journal; never raises."""
-    outcome = Outcome("rollback", target.host)
-    try:
-        with root_lock(target, settings, wait=wait):
-            journal = Journal.load(target, settings)
-            if journal is None:
-                outcome.steps.append(StepResult("journal", "skipped", 0.0, "nothing to roll back"))
-                return outcome
-            spec = ServiceSpec(**journal.spec)
-            run = Run(target, settings, read_system(target, settings), spec, journal=journal)
-            outcome.procedure = f"rollback of {journal.procedure}"
-
-            def record(result: StepResult) -> None:
-                outcome.steps.append(result)
-                on_step(result)
-
-            left = undo_journal(run, PROCEDURES[journal.procedure], record)
-            if left:
-                outcome.error = f"rollback incomplete, {journal.path} kept: " + "; ".join(left)
-                outcome.code = 3
-    except PortbookError as exc:
-        outcome.error, outcome.code = str(exc), exc.code
-    return outcome
+    return plan("add", partial(_prepare, target, settings, request, restart))
 
 
 def _prepare(target: Target, settings: Settings, request: AddRequest, restart: str) -> Run:
@@ -116,23 +88,16 @@ def _prepare(target: Target, settings: Settings, request: AddRequest, restart: s
 
 
 def _spec(target: Target, system: System, request: AddRequest) -> ServiceSpec:
-    name = request.name
-    if not NAME_RE.match(name or ""):
-        raise InvalidInput(f"invalid service name {name!r}: must match ^[a-z][a-z0-9_]{{0,63}}$")
-    _refuse_existing(system, name)
-    if request.category not in CATEGORIES:
-        raise InvalidInput(f"invalid category {request.category!r}: core or watchdog")
+    name = check_name(request.name)
+    refuse_existing(system, name)
+    check_category(request.category)
     if request.script and request.command:
         raise InvalidInput("give --script or --command, not both")
-    script = (
-        None
-        if request.command
-        else _script(system, request.script or f"{system.settings.api_dir}/{name}.py")
-    )
-    description = request.description or f"{name} service"
-    for label, value in (("description", description), ("command", request.command or "")):
-        if _CONTROL.search(value):
-            raise InvalidInput(f"{label} must be one line of printable text: {value!r}")
+    script = None
+    if not request.command:
+        script = check_script(request.script or f"{system.settings.api_dir}/{name}.py")
+    description = check_text("description", request.description or f"{name} service")
+    check_text("command", request.command or "")
     listeners = target.listeners()
     if request.port is None:
         port = allocate_port(request.category, system, listeners)
@@ -144,7 +109,29 @@ def _spec(target: Target, system: System, request: AddRequest) -> ServiceSpec:
     )
 
 
-def _refuse_existing(system: System, name: str) -> None:
+def check_name(name: str) -> str:
+    """A service name as the manual allows it, or InvalidInput."""
+    if not NAME_RE.match(name or ""):
+        raise InvalidInput(f"invalid service name {name!r}: must match ^[a-z][a-z0-9_]{{0,63}}$")
+    return name
+
+
+def check_category(category: str) -> str:
+    """``core`` or ``watchdog``, or InvalidInput."""
+    if category not in CATEGORIES:
+        raise InvalidInput(f"invalid category {category!r}: core or watchdog")
+    return category
+
+
+def check_text(label: str, value: str) -> str:
+    """One line of printable text, or InvalidInput naming the option."""
+    if _CONTROL.search(value):
+        raise InvalidInput(f"{label} must be one line of printable text: {value!r}")
+    return value
+
+
+def refuse_existing(system: System, name: str) -> None:
+    """InvalidInput when ``name`` is already in any of the registry's places."""
     if name in system.services:
         raise InvalidInput(
             f"{name} already exists in the manifest ({system.services[name].category})"
@@ -156,7 +143,8 @@ def _refuse_existing(system: System, name: str) -> None:
         raise InvalidInput(f"{name} already exists in supervisor config ({groups[name]})")
 
 
-def _script(system: System, script: str) -> str:
+def check_script(script: str) -> str:
+    """A root-relative ``.py`` path that cannot escape the root, or InvalidInput."""
     if script.startswith("/") or ".." in script.split("/") or _CONTROL.search(script):
         raise InvalidInput(f"--script must be a path inside the root, relative to it: {script!r}")
     if not re.match(r"^[\w./-]+\.py$", script):
@@ -167,12 +155,3 @@ def _script(system: System, script: str) -> str:
 def _check_restart(restart: str) -> None:
     if restart not in ("targeted", "master"):
         raise InvalidInput(f"--restart must be targeted or master, not {restart!r}")
-
-
-def _refuse_leftover_journal(target: Target, settings: Settings) -> None:
-    journal = Journal.load(target, settings)
-    if journal is not None:
-        raise Refused(
-            f"an unfinished {journal.procedure} (pid {journal.pid}) left {journal.path}: "
-            "run `invoke service.rollback` first"
-        )

@@ -115,6 +115,42 @@ class Supervisor:
                 raise StepFailed(f"supervisord pid {pid} did not exit within {timeout:g}s")
             time.sleep(0.05)
 
+    def stop_process(self, name: str) -> None:
+        """Stop one program (supervisor's stopsignal, then SIGKILL after stopwaitsecs)."""
+        try:
+            self.call("supervisor.stopProcess", name, True)
+        except SupervisorFault as fault:
+            if fault.fault_code != _NOT_RUNNING:
+                raise
+
+    def start_process(self, name: str) -> None:
+        """Start one program and let supervisor wait out its startsecs."""
+        try:
+            self.call("supervisor.startProcess", name, True)
+        except SupervisorFault as fault:
+            if fault.fault_code != _ALREADY_STARTED:
+                raise
+
+    def restore_group(self, name: str, timeout: float) -> None:
+        """Make group ``name`` match the config on disk again and run it (after an undo).
+
+        Re-reads the config; a group the config no longer has is removed, a new
+        or changed one is re-added, and one that merely stopped is started.
+        """
+        added, changed, removed = self.reload_config()
+        if name in removed:
+            self.remove_group(name)
+            return
+        if name in changed:
+            self.remove_group(name)
+            added.append(name)
+        if name in added:
+            self.add_group(name)
+        elif name in self.states() and not self.states()[name].running:
+            self.start_process(name)
+        if name in self.states():
+            self.wait_running(name, timeout)
+
     def wait_running(self, name: str, timeout: float) -> ProgramState:
         """Wait until ``name`` is RUNNING; fail when it goes FATAL/EXITED/BACKOFF or times out."""
         deadline = time.monotonic() + timeout

@@ -26,7 +26,7 @@ class Run:
     restart: str = "targeted"
     before: dict[str, ProgramState] | None = None
     journal: Journal | None = None
-    restart_after_undo: bool = False
+    deferred: list[tuple[str, str]] = field(default_factory=list)
     notes: dict[str, str] = field(default_factory=dict)
 
     def supervisor(self) -> Supervisor:
@@ -39,6 +39,15 @@ class Run:
             self.journal.note(entry, **data)
         else:
             entry.data.update(data)
+
+    def defer(self, action: str, argument: str = "") -> None:
+        """Ask the runner to do ``action`` once every file is restored (end of an undo).
+
+        Actions: ``master_restart``; ``restore_group`` (make supervisor's group
+        ``argument`` match the restored config and run it again).
+        """
+        if (action, argument) not in self.deferred:
+            self.deferred.append((action, argument))
 
     def reread(self) -> None:
         """Read the four places again after files changed."""

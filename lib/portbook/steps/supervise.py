@@ -84,7 +84,7 @@ class ApplyToSupervisor:
             supervisor.shutdown(run.settings.start_timeout)
         elif entry.data.get("master_restart"):
             supervisor.shutdown(run.settings.start_timeout)
-            run.restart_after_undo = True
+            run.defer("master_restart")
         elif entry.data.get("group"):
             supervisor.remove_group(entry.data["group"])
 
@@ -100,7 +100,8 @@ class VerifyOwnership:
 
     def check(self, run: Run) -> Plan:
         """Say what will be proven."""
-        others = len([s for s in (run.before or {}).values() if s.running])
+        ours = {run.spec.name, run.spec.previous_name}
+        others = len([s for s in (run.before or {}).values() if s.running and s.name not in ours])
         return Plan(
             f"{run.spec.name} RUNNING and owning port {run.spec.port}; "
             f"{others} other running program(s) keep their pids"
@@ -118,9 +119,15 @@ class VerifyOwnership:
             if time.monotonic() > deadline:
                 raise StepFailed(f"pid {state.pid} ({spec.name}) does not listen on {spec.port}")
             time.sleep(0.05)
-        moved = _moved(run, supervisor.states())
+        now = supervisor.states()
+        moved = _moved(run, now)
         if moved:
             raise StepFailed(f"other programs changed: {moved}")
+        if spec.previous_name and spec.previous_name != spec.name and spec.previous_name in now:
+            raise StepFailed(f"{spec.previous_name} is still a supervisor program")
+        old = spec.previous_port
+        if old and old != spec.port and not _released(run, old):
+            raise StepFailed(f"old port {old} is still held after moving {spec.name}")
         return f"{spec.name} pid {state.pid} owns port {spec.port}; other pids unchanged"
 
     def undo(self, run: Run, entry: JournalEntry) -> None:
@@ -144,8 +151,20 @@ def _moved(run: Run, now: Mapping[str, ProgramState]) -> str:
     if run.restart == "master" or run.before is None:
         return ""
     moved = []
+    ours = {run.spec.name, run.spec.previous_name}
     for name, before in run.before.items():
+        if name in ours:
+            continue
         after = now.get(name)
         if before.running and (after is None or after.pid != before.pid):
             moved.append(f"{name} pid {before.pid} -> {after.pid if after else 'gone'}")
     return ", ".join(moved)
+
+
+def _released(run: Run, port: int) -> bool:
+    deadline = time.monotonic() + run.settings.stop_timeout
+    while any(lst.port == port for lst in run.target.listeners()):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True

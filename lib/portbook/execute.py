@@ -1,0 +1,93 @@
+"""Running a procedure on a target: lock, leftover-journal check, prepare, run, report.
+
+Shared by every service procedure so each only says how to build its ``Run``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+
+from .config import Settings
+from .errors import PortbookError, Refused
+from .journal import Journal
+from .lock import root_lock
+from .model import Outcome, Plan, ServiceSpec, StepResult
+from .procedures import PROCEDURES
+from .runner import plan_all, run_steps, undo_journal
+from .steps import Run, Step
+from .system import read_system
+from .target import Target
+
+__all__ = ["OnStep", "Prepare", "execute", "plan", "rollback"]
+
+OnStep = Callable[[StepResult], None]
+Prepare = Callable[[], Run]
+
+
+def execute(
+    target: Target,
+    settings: Settings,
+    procedure: str,
+    prepare: Prepare,
+    steps: Sequence[Step] | None = None,
+    *,
+    wait: bool = False,
+    on_step: OnStep = lambda r: None,
+) -> Outcome:
+    """Run ``procedure``'s steps (or ``steps``, for fault injection); never raises."""
+    outcome = Outcome(procedure, target.host)
+    try:
+        with root_lock(target, settings, wait=wait):
+            _refuse_leftover_journal(target, settings)
+            run = prepare()
+            run.journal = Journal(target, settings, procedure, asdict(run.spec))
+            run_steps(run, steps or PROCEDURES[procedure], outcome, on_step)
+    except PortbookError as exc:
+        outcome.error, outcome.code = str(exc), exc.code
+    except Exception as exc:  # a bug: the runner has already unwound; report, don't trace
+        outcome.error, outcome.code = f"internal error: {type(exc).__name__}: {exc}", 1
+    return outcome
+
+
+def plan(procedure: str, prepare: Prepare) -> tuple[ServiceSpec, list[Plan]]:
+    """``--check``: the spec and every step's plan; nothing is written, not even a lock."""
+    run = prepare()
+    return run.spec, plan_all(run, PROCEDURES[procedure])
+
+
+def rollback(
+    target: Target, settings: Settings, *, wait: bool = False, on_step: OnStep = lambda r: None
+) -> Outcome:
+    """Undo what an interrupted run left in the journal; never raises."""
+    outcome = Outcome("rollback", target.host)
+    try:
+        with root_lock(target, settings, wait=wait):
+            journal = Journal.load(target, settings)
+            if journal is None:
+                outcome.steps.append(StepResult("journal", "skipped", 0.0, "nothing to roll back"))
+                return outcome
+            spec = ServiceSpec(**journal.spec)
+            run = Run(target, settings, read_system(target, settings), spec, journal=journal)
+            outcome.procedure = f"rollback of {journal.procedure}"
+
+            def record(result: StepResult) -> None:
+                outcome.steps.append(result)
+                on_step(result)
+
+            left = undo_journal(run, PROCEDURES[journal.procedure], record)
+            if left:
+                outcome.error = f"rollback incomplete, {journal.path} kept: " + "; ".join(left)
+                outcome.code = 3
+    except PortbookError as exc:
+        outcome.error, outcome.code = str(exc), exc.code
+    return outcome
+
+
+def _refuse_leftover_journal(target: Target, settings: Settings) -> None:
+    journal = Journal.load(target, settings)
+    if journal is not None:
+        raise Refused(
+            f"an unfinished {journal.procedure} (pid {journal.pid}) left {journal.path}: "
+            "run `invoke service.rollback` first"
+        )
