@@ -4,11 +4,14 @@ A service must take its port from ``get_port("NAME")`` (``backend.core.port_conf
 :func:`find_hardcoded_ports` flags integer literals used as a port, and literals equal to
 any registered port; :func:`fix_hardcoded_ports` rewrites them to ``SERVICE_PORT`` with a
 libcst transformation that leaves every other byte alone.
+
+:func:`parse_python`, :func:`get_port_names` and :func:`rename_get_port` (list and rename the
+names given to ``get_port`` calls) live in :mod:`portbook.registry.get_port_calls` and are
+exported here.
 """
 
 from __future__ import annotations
 
-import ast
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,14 +20,22 @@ import libcst as cst
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from portbook.errors import InvalidInput, ParseError
+from portbook.errors import InvalidInput
+from portbook.registry.get_port_calls import (
+    get_port_names,
+    get_port_use,
+    parse_python,
+    rename_get_port,
+)
 
 __all__ = [
     "HardcodedPort",
     "calls_get_port",
     "find_hardcoded_ports",
     "fix_hardcoded_ports",
+    "get_port_names",
     "parse_python",
+    "rename_get_port",
     "service_template",
 ]
 
@@ -42,20 +53,6 @@ class HardcodedPort:
     col: int
     value: int
     reason: str
-
-
-def parse_python(text: str, path: str) -> cst.Module:
-    """Parse Python source with libcst; a syntax error becomes ``ParseError(path:line:col)``."""
-    try:
-        return cst.parse_module(text)
-    except cst.ParserSyntaxError as exc:
-        line, col = exc.raw_line, exc.raw_column + 1
-        detail = exc.message.splitlines()[0] if exc.message else "invalid syntax"
-    try:  # Python's own parser gives the better position and message
-        ast.parse(text, filename=path)
-    except SyntaxError as err:
-        line, col, detail = err.lineno or line, err.offset or col, err.msg or detail
-    raise ParseError(path, line, f"invalid Python syntax: {detail}", col=col)
 
 
 def _is_str(node: cst.BaseExpression) -> bool:
@@ -179,51 +176,9 @@ def find_hardcoded_ports(
     return sorted(found.values(), key=lambda hit: (hit.line, hit.col))
 
 
-class _GetPortUse(cst.CSTVisitor):
-    """Record ``get_port`` imports at module level and ``get_port("...")`` calls."""
-
-    def __init__(self) -> None:
-        self.aliases = {"get_port"}
-        self.imported = False
-        self.called: set[str] = set()
-        self.depth = 0
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.depth += 1
-
-    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        self.depth -= 1
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self.depth += 1
-
-    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
-        self.depth -= 1
-
-    def visit_ImportAlias(self, node: cst.ImportAlias) -> None:
-        if get_full_name_for_node(node.name) == "get_port":
-            alias = node.asname.name if node.asname else None
-            self.aliases.add(alias.value if isinstance(alias, cst.Name) else "get_port")
-            self.imported = self.imported or (alias is None and not self.depth)
-
-    def visit_Call(self, node: cst.Call) -> None:
-        func = node.func
-        named = isinstance(func, cst.Name) and func.value in self.aliases
-        if named or (isinstance(func, cst.Attribute) and func.attr.value == "get_port"):
-            first = node.args[0].value if node.args else None
-            if isinstance(first, cst.SimpleString) and isinstance(first.evaluated_value, str):
-                self.called.add(first.evaluated_value)
-
-
-def _get_port_use(module: cst.Module) -> _GetPortUse:
-    use = _GetPortUse()
-    module.visit(use)
-    return use
-
-
 def calls_get_port(text: str, name: str) -> bool:
     """True if the module calls ``get_port("name")`` (directly, aliased or as an attribute)."""
-    return name in _get_port_use(parse_python(text, "<source>")).called
+    return name in get_port_use(parse_python(text, "<source>")).called
 
 
 def _quoted(name: str) -> str:
@@ -285,7 +240,7 @@ def _additions(
     module: cst.Module, path: str, name: str, rewrites_own: bool, needs_var: bool
 ) -> tuple[bool, bool]:
     """Whether the fix must add the get_port import and the ``SERVICE_PORT`` line."""
-    use = _get_port_use(module)
+    use = get_port_use(module)
     if needs_var and any(var == _VAR for var, _ in _constants(module)):
         if name not in use.called:
             raise InvalidInput(f"{path}: {_VAR} is set without get_port({name!r}); fix by hand")
@@ -312,7 +267,7 @@ def fix_hardcoded_ports(text: str, path: str, name: str, registry_ports: frozens
     """Rewrite every hardcoded port to ``SERVICE_PORT = get_port("name")``, importing get_port."""
     call = f"get_port({_quoted(name)})"
     module, found = _scan(text, path, registry_ports)
-    called = name in _get_port_use(module).called
+    called = name in get_port_use(module).called
     if not found and called:
         return text
     flagged = set(found)

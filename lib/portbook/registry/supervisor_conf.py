@@ -13,7 +13,8 @@ What configobj can and cannot do here, and what this layer does instead:
   with ``inline_comment_prefixes=(';', '#')``, ``strict=False``, ``empty_lines_in_values``)
   does: its odd inline-comment loop, full-line comments, indentation-based continuation,
   ``=``/``:`` delimiters, lower-cased keys, later duplicates winning, merged duplicate
-  sections and ``[DEFAULT]``. Those decisions are all made here, not by configobj.
+  sections and ``[DEFAULT]``. Those decisions are all made here (in :mod:`.supervisor_lex`),
+  not by configobj.
 * configobj then reads the values from a sanitised per-section text the layer builds
   (``key = '''line1`` / ``line2'''``): it parses that text and joins continuation lines.
   By then every decision where configobj and supervisor disagree has been made, so its part
@@ -22,92 +23,36 @@ What configobj can and cannot do here, and what this layer does instead:
 * New sections are built by configobj (``ConfigObj(list_values=False, interpolation=False)``);
   the layer turns its ``key = value`` into ``key=value`` and keeps values raw (supervisor has
   no quoting), then reads the section back to prove supervisor will see the given values.
+* In-place edits (``set_program_options``, ``rename_program``) are line edits of the raw
+  lines (:mod:`.supervisor_edit`); the new text is re-read whole and adopted only if the
+  edited section reads as intended and every other section reads as before.
 * Lines are split on ``\\n`` only, as ``read_string`` does; a file using bare ``\\r`` line
   ends would be read by supervisor (universal newlines) differently. Not seen in practice.
 """
 
 from __future__ import annotations
 
-import configparser
 import re
 
 from configobj import ConfigObj
 
-from portbook.errors import InvalidInput, ParseError
+from portbook.errors import InvalidInput
+from portbook.registry.supervisor_edit import (
+    LOG_KEYS,
+    append_options,
+    rename_section,
+    renamed_log_value,
+    set_value,
+)
+from portbook.registry.supervisor_lex import DEFAULT as _DEFAULT
+from portbook.registry.supervisor_lex import lex, split_lines
 from portbook.registry.supervisor_validate import validate
 
 __all__ = ["SupervisorConf", "render_program", "validate"]
 
-_SECTCRE = configparser.RawConfigParser.SECTCRE
-_OPTCRE = configparser.RawConfigParser.OPTCRE
-_NONSPACE = re.compile(r"\S")
-_DEFAULT = configparser.DEFAULTSECT
 _GROUP_PREFIXES = ("program:", "fcgi-program:", "eventlistener:", "group:")
 _BAD_NAME = re.compile(r"[\s:/\[\];#]")
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
-
-_Sections = dict[str, dict[str, list[str]]]
-
-
-def _split_lines(text: str) -> list[str]:
-    """Lines with their terminators, split on ``\\n`` only (as ``read_string`` does)."""
-    return re.findall(r"[^\n]*\n|[^\n]+", text)
-
-
-def _strip_comment(line: str) -> tuple[str, bool]:
-    """``line`` cut at its comment and stripped, and whether a comment was cut (configparser)."""
-    comment_start: int | None = None
-    prefixes = {";": -1, "#": -1}
-    while comment_start is None and prefixes:  # configparser's own round-by-round search
-        found: dict[str, int] = {}
-        for prefix, index in prefixes.items():
-            index = line.find(prefix, index + 1)
-            if index == -1:
-                continue
-            found[prefix] = index
-            if index == 0 or line[index - 1].isspace():
-                comment_start = index if comment_start is None else min(comment_start, index)
-        prefixes = found
-    if line.strip().startswith(("#", ";")):
-        comment_start = 0
-    return line[:comment_start].strip(), comment_start is not None
-
-
-def _lex(lines: list[str], path: str) -> tuple[list[tuple[int, str]], _Sections]:
-    """Header positions and raw option parts per section, the way configparser reads them."""
-    headers: list[tuple[int, str]] = []
-    sections: _Sections = {}
-    cursect: dict[str, list[str]] | None = None
-    optname: str | None = None
-    indent_level = 0
-    for index, line in enumerate(lines):
-        value, commented = _strip_comment(line)
-        if not value:
-            if not commented and cursect is not None and optname:
-                cursect[optname].append("")
-            continue
-        first = _NONSPACE.search(line)
-        indent = first.start() if first else 0
-        if cursect is not None and optname and indent > indent_level:
-            cursect[optname].append(value)
-            continue
-        indent_level = indent
-        header = _SECTCRE.match(value)
-        if header:
-            name = header.group("header")
-            cursect = sections.setdefault(name, {})
-            headers.append((index, name))
-            optname = None
-            continue
-        if cursect is None:
-            raise ParseError(path, index + 1, f"text before the first [section]: {line.rstrip()!r}")
-        option = _OPTCRE.match(value)
-        if option is None or not option.group("option"):
-            why = "not a key=value, comment or continuation line"
-            raise ParseError(path, index + 1, f"{why}: {line.rstrip()!r}")
-        optname = option.group("option").rstrip().lower()
-        cursect[optname] = [option.group("value").strip()]
-    return headers, sections
 
 
 def _configobj_key(key: str) -> str | None:
@@ -138,17 +83,26 @@ def _read_values(options: dict[str, list[str]]) -> dict[str, str]:
     return {key: read.get(key, value) for key, value in joined.items()}
 
 
-def _check_program(name: str, options: dict[str, str]) -> None:
-    """Refuse a program name or option that supervisor could not read back as given."""
+def _check_name(name: str) -> None:
+    """Refuse a program name supervisor (or its web UI and event protocol) cannot carry."""
     if not name or _BAD_NAME.search(name):
         raise InvalidInput(f"invalid program name {name!r}: use no whitespace or : / [ ] ; #")
+
+
+def _check_options(section: str, options: dict[str, str]) -> None:
+    """Refuse option names, line breaks and case-repeated keys no single line can carry."""
     for key, value in options.items():
         if not _KEY.fullmatch(key):
-            raise InvalidInput(f"[program:{name}]: invalid option name {key!r}")
+            raise InvalidInput(f"[{section}]: invalid option name {key!r}")
         if "\n" in value or "\r" in value:
-            raise InvalidInput(f"[program:{name}] {key}: a value cannot contain a line break")
+            raise InvalidInput(f"[{section}] {key}: a value cannot contain a line break")
     if len({key.lower() for key in options}) != len(options):
-        raise InvalidInput(f"[program:{name}]: option names repeat (supervisor ignores case)")
+        raise InvalidInput(f"[{section}]: option names repeat (supervisor ignores case)")
+
+
+def _first_difference(want: dict[str, str], got: dict[str, str], default: str) -> str:
+    """The first key whose value ``got`` does not match ``want`` (``default`` if none)."""
+    return next((key for key in want if got.get(key) != want[key]), default)
 
 
 def render_program(name: str, options: dict[str, str]) -> str:
@@ -157,8 +111,9 @@ def render_program(name: str, options: dict[str, str]) -> str:
     Built with configobj; raises InvalidInput if supervisor would not read back exactly
     ``options`` (e.g. a value holding an inline `` ;`` comment or edge whitespace).
     """
-    _check_program(name, options)
     section = f"program:{name}"
+    _check_name(name)
+    _check_options(section, options)
     config = ConfigObj(list_values=False, interpolation=False, write_empty_values=True)
     config[section] = {}
     for key, value in options.items():
@@ -169,11 +124,11 @@ def render_program(name: str, options: dict[str, str]) -> str:
         # configobj writes `key = value`; supervisor has no quoting, so the value stays raw.
         out.append(f"{key}={options[key]}" if sep and key in options else line)
     text = "".join(f"{line}\n" for line in out)
-    headers, sections = _lex(_split_lines(text), f"[{section}]")
-    got = _read_values(sections.get(section, {}))
+    lexed = lex(split_lines(text), f"[{section}]")
+    got = _read_values(lexed.sections.get(section, {}))
     want = {key.lower(): value for key, value in options.items()}
-    if [n for _, n in headers] != [section] or got != want:
-        bad = next((k for k in want if got.get(k) != want[k]), name)
+    if [n for _, n in lexed.headers] != [section] or got != want:
+        bad = _first_difference(want, got, name)
         raise InvalidInput(f"[{section}] {bad}: supervisor would not read this value as given")
     return text
 
@@ -186,8 +141,9 @@ class SupervisorConf:
     def __init__(self, text: str, path: str) -> None:
         """Lex ``text`` (the file at ``path``); use :meth:`parse`. Raises ParseError."""
         self.path = path
-        self._lines = _split_lines(text)
-        self._headers, self._sections = _lex(self._lines, path)
+        self._lines = split_lines(text)
+        lexed = lex(self._lines, path)
+        self._headers, self._sections = lexed.headers, lexed.sections
 
     @classmethod
     def parse(cls, text: str, path: str) -> SupervisorConf:
@@ -237,34 +193,51 @@ class SupervisorConf:
             return []
         return self.section("include").get("files", "").split()
 
-    def _replace(self, lines: list[str], touched: str) -> None:
-        """Adopt ``lines`` if every section other than ``touched`` reads the same as before."""
+    def _replace(
+        self,
+        lines: list[str],
+        touched: tuple[str, ...],
+        expected: dict[str, dict[str, str]] | None = None,
+    ) -> None:
+        """Adopt ``lines`` if every section not ``touched`` reads as before, and each section
+        in ``expected`` has exactly those own options (DEFAULT not merged); else InvalidInput.
+        """
         after = SupervisorConf("".join(lines), self.path)
         names = set(self.section_names()) | set(after.section_names())
-        for name in sorted(names - {touched}):
+        for name in sorted(names - set(touched)):
             same = name in self._sections and name in after._sections
             if not same or self.section(name) != after.section(name):
-                raise InvalidInput(f"{self.path}: editing [{touched}] would change [{name}]")
+                raise InvalidInput(f"{self.path}: editing [{touched[0]}] would change [{name}]")
+        for name, want in (expected or {}).items():
+            got = _read_values(after._sections.get(name, {}))
+            if got != want:
+                bad = _first_difference(want, got, "options")
+                why = "supervisor would not read this value as given"
+                raise InvalidInput(f"{self.path}: [{name}] {bad}: {why}")
         self._lines, self._headers, self._sections = after._lines, after._headers, after._sections
 
-    def add_program(self, name: str, options: dict[str, str]) -> None:
-        """Append ``[program:NAME]`` after one blank line; InvalidInput if group NAME exists."""
-        block = render_program(name, options)
+    def _refuse_existing_group(self, name: str) -> None:
+        """InvalidInput naming the header if any group kind already uses ``name``."""
         for index, section in self._headers:
             kind, _, group = section.partition(":")
             if f"{kind}:" in _GROUP_PREFIXES and group == name:
                 where = f"{self.path}:{index + 1}"
                 raise InvalidInput(f"{where}: a group named {name!r} already exists ([{section}])")
+
+    def add_program(self, name: str, options: dict[str, str]) -> None:
+        """Append ``[program:NAME]`` after one blank line; InvalidInput if group NAME exists."""
+        block = render_program(name, options)
+        self._refuse_existing_group(name)
         terminated = [line for line in self._lines if line.endswith("\n")]
         ending = "\r\n" if terminated and terminated[0].endswith("\r\n") else "\n"
         lines = list(self._lines)
         unterminated = bool(lines) and not lines[-1].endswith("\n")
         if unterminated:
             lines[-1] += ending
-        new = [ending] + [line[:-1] + ending for line in _split_lines(block)]
+        new = [ending] + [line[:-1] + ending for line in split_lines(block)]
         if unterminated:
             new[-1] = new[-1][: -len(ending)]
-        self._replace(lines + new, f"program:{name}")
+        self._replace(lines + new, (f"program:{name}",))
 
     def remove_program(self, name: str) -> None:
         """Delete every ``[program:NAME]`` section; InvalidInput if there is none.
@@ -288,4 +261,63 @@ class SupervisorConf:
                     del lines[start - 1]
                 if unterminated and lines:
                     lines[-1] = lines[-1][: -2 if lines[-1].endswith("\r\n") else -1]
-        self._replace(lines, section)
+        self._replace(lines, (section,))
+
+    def set_program_options(self, name: str, options: dict[str, str]) -> None:
+        """Set each of ``options`` in ``[program:NAME]`` in place; append the absent ones.
+
+        A present key (any case; the occurrence supervisor reads) keeps its line: only the
+        value's bytes change, with the line's indentation, delimiter style and inline comment
+        kept; a value continued on indented lines becomes that single key line. Absent keys
+        are appended, ``key=value`` style as the section's last option writes it, after the
+        section's last option and before its trailing blank/comment lines. No key is removed.
+
+        InvalidInput if there is no such program, if a key or value breaks the rules of
+        :func:`render_program`, if supervisor would read any value otherwise than given, or if
+        the edit would change how any other section reads; nothing changes then.
+        """
+        section = f"program:{name}"
+        if section not in self._sections:
+            raise InvalidInput(f"{self.path}: no [{section}] section to edit")
+        _check_options(section, options)
+        lines, absent = list(self._lines), dict[str, str]()
+        for key, value in options.items():
+            edited = set_value(lines, self.path, section, key, value)
+            if edited is None:
+                absent[key] = value
+            else:
+                lines = edited
+        lines = append_options(lines, self.path, section, absent)
+        want = _read_values(self._sections[section])
+        want.update((key.lower(), value) for key, value in options.items())
+        self._replace(lines, (section,), {section: want})
+
+    def rename_program(self, old: str, new: str) -> None:
+        """Rename ``[program:OLD]`` (every occurrence) to ``[program:NEW]``, in place.
+
+        Only the header's name changes (text after ``]``, e.g. a comment, stays), and in the
+        section the ``stdout_logfile``/``stderr_logfile`` values where OLD is a path component
+        or the file's stem (``logs/old.err.log`` -> ``logs/new.err.log``); values using
+        ``%(program_name)s`` follow the rename by themselves and stay as written.
+
+        InvalidInput if there is no ``[program:OLD]``, if NEW is not a valid program name or
+        is already the name of any group (program, fcgi-program, eventlistener, group), or if
+        a ``[group:X]`` lists OLD in ``programs=`` (groups are not edited, and supervisor
+        would reject the file naming an unknown program).
+        """
+        old_section, new_section = f"program:{old}", f"program:{new}"
+        if old_section not in self._sections:
+            raise InvalidInput(f"{self.path}: no [{old_section}] section to rename")
+        _check_name(new)
+        self._refuse_existing_group(new)
+        for index, section in self._headers:
+            listed = self.section(section).get("programs", "") if section[:6] == "group:" else ""
+            if old in [program.strip() for program in listed.split(",")]:
+                why = "groups are not renamed; edit its programs= by hand"
+                raise InvalidInput(f"{self.path}:{index + 1}: [{section}] lists {old!r}: {why}")
+        lines = rename_section(self._lines, self.path, old, new)
+        want = {
+            key: renamed_log_value(value, old, new) if key in LOG_KEYS else value
+            for key, value in _read_values(self._sections[old_section]).items()
+        }
+        self._replace(lines, (old_section, new_section), {new_section: want})

@@ -15,6 +15,8 @@ from portbook.registry.code import (
     calls_get_port,
     find_hardcoded_ports,
     fix_hardcoded_ports,
+    get_port_names,
+    rename_get_port,
     service_template,
 )
 
@@ -334,3 +336,91 @@ def test_fix_defines_service_port_before_a_constant_set_between_imports() -> Non
         'SERVICE_PORT = get_port("svc")\nPORT = SERVICE_PORT\nimport uvicorn\n'
         "uvicorn.run(app, port=PORT)\n"
     )
+
+
+# --- get_port names: list and rename -----------------------------------------------------
+
+CALLS = """from backend.core.port_config import get_port
+from backend.core.port_config import get_port as gp
+from backend.core import port_config
+
+A = get_port("old")  # the old one
+B = gp('old')
+C = port_config.get_port(r"old") + get_port('''old''')
+D = get_port("other"), get_port("old")
+SERVICE_NAME = "old"
+log("old", get_port(f"{x}"), get_port("ol" "d"), get_port(b"old"), get_port(name))
+E = get_port("older")
+"""
+
+CALLS_RENAMED = """from backend.core.port_config import get_port
+from backend.core.port_config import get_port as gp
+from backend.core import port_config
+
+A = get_port("new_name")  # the old one
+B = gp('new_name')
+C = port_config.get_port(r"new_name") + get_port('''new_name''')
+D = get_port("other"), get_port("new_name")
+SERVICE_NAME = "old"
+log("old", get_port(f"{x}"), get_port("ol" "d"), get_port(b"old"), get_port(name))
+E = get_port("older")
+"""
+
+
+def test_get_port_names_lists_literal_names_once_in_source_order() -> None:
+    assert get_port_names(CALLS, PATH) == ["old", "other", "older"]
+
+
+def test_get_port_names_agrees_with_calls_get_port() -> None:
+    for name in ("old", "other", "older", "ol", "d", "new_name"):
+        assert calls_get_port(CALLS, name) is (name in get_port_names(CALLS, PATH))
+
+
+def test_get_port_names_of_a_file_without_calls_is_empty() -> None:
+    assert get_port_names(SERVICE, PATH) == []
+    assert get_port_names(service_template("svc"), PATH) == ["svc"]
+
+
+def test_get_port_names_reports_a_syntax_error_as_parse_error() -> None:
+    with pytest.raises(ParseError) as caught:
+        get_port_names("x = get_port(\n", PATH)
+    assert str(caught.value).startswith(f"{PATH}:")
+
+
+def test_rename_get_port_rewrites_only_the_call_names_keeping_quote_styles() -> None:
+    assert rename_get_port(CALLS, PATH, "old", "new_name") == CALLS_RENAMED
+
+
+def test_rename_get_port_and_back_restores_the_text() -> None:
+    renamed = rename_get_port(CALLS, PATH, "old", "new_name")
+    assert rename_get_port(renamed, PATH, "new_name", "old") == CALLS
+    assert get_port_names(renamed, PATH) == ["new_name", "other", "older"]
+
+
+def test_rename_get_port_leaves_a_file_without_the_call_unchanged() -> None:
+    assert rename_get_port(SERVICE, PATH, "old", "new") == SERVICE
+    assert rename_get_port(CALLS, PATH, "absent", "new") == CALLS
+
+
+def test_rename_get_port_keeps_crlf_and_the_rest_of_a_template() -> None:
+    source = service_template("svc").replace("\n", "\r\n")
+    renamed = rename_get_port(source, PATH, "svc", "api")
+    assert renamed == source.replace('get_port("svc")', 'get_port("api")')
+    assert 'SERVICE_NAME = "svc"' in renamed
+
+
+def test_rename_get_port_escapes_a_quote_the_literal_style_needs() -> None:
+    renamed = rename_get_port("p = get_port('old')\n", PATH, "old", "it's")
+    assert renamed == "p = get_port('it\\'s')\n"
+    assert get_port_names(renamed, PATH) == ["it's"]
+
+
+@pytest.mark.parametrize("new", ["", "a\nb", "tab\there"])
+def test_rename_get_port_refuses_names_that_cannot_be_source(new: str) -> None:
+    with pytest.raises(InvalidInput, match="cannot be written into source code"):
+        rename_get_port(CALLS, PATH, "old", new)
+
+
+def test_rename_get_port_refuses_a_name_a_raw_literal_cannot_spell() -> None:
+    with pytest.raises(InvalidInput, match=r"cannot write .* inside r'old'"):
+        rename_get_port("p = get_port(r'old')\n", PATH, "old", "it's")

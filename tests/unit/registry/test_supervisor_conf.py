@@ -351,3 +351,241 @@ def test_validate_restores_environment_and_patches_and_prints_nothing(
     assert (options.existing_dirpath, datatypes.name_to_gid, options.import_spec,
             options.glob) == patched  # fmt: skip
     assert capsys.readouterr() == ("", "")
+
+
+# --- set_program_options ----------------------------------------------------------------
+
+
+def edited(text: str, name: str, options: dict[str, str]) -> str:
+    """``text`` after ``set_program_options``, checked against supervisor's own view."""
+    conf = SupervisorConf.parse(text, PATH)
+    conf.set_program_options(name, options)
+    after = conf.render()
+    want = {key.lower(): value for key, value in options.items()}
+    assert supervisor_view(after)[f"program:{name}"] == {**read(text, f"program:{name}"), **want}
+    return after
+
+
+def test_set_program_options_changes_only_the_value_keeping_spacing_and_comment() -> None:
+    text = "[program:web]\ncommand = bin/web   ; the app\nuser=www\n"
+    after = edited(text, "web", {"command": "bin/api --port 8001"})
+    assert after == "[program:web]\ncommand = bin/api --port 8001   ; the app\nuser=www\n"
+
+
+def test_set_program_options_keeps_colon_delimiter_indentation_and_crlf() -> None:
+    text = "[program:web]\r\n  command: bin/web\r\n  user : www\r\n"
+    assert edited(text, "web", {"user": "nobody"}) == (
+        "[program:web]\r\n  command: bin/web\r\n  user : nobody\r\n"
+    )
+
+
+def test_set_program_options_matches_keys_in_any_case() -> None:
+    text = "[program:web]\nCommand=bin/web\n"
+    assert edited(text, "web", {"command": "bin/api"}) == "[program:web]\nCommand=bin/api\n"
+
+
+def test_set_program_options_edits_the_occurrence_supervisor_reads() -> None:
+    text = "[program:web]\nuser=a\nuser=b\n[x]\n[program:web]\nuser=c\n"
+    assert edited(text, "web", {"user": "d"}) == (
+        "[program:web]\nuser=a\nuser=b\n[x]\n[program:web]\nuser=d\n"
+    )
+
+
+def test_set_program_options_turns_a_continued_value_into_one_line() -> None:
+    text = "[program:web]\ncommand=bin/web ; why\n    --port 80\n; note\n\t-v\n\n; end\nuser=u\n"
+    assert edited(text, "web", {"command": "bin/api"}) == (
+        "[program:web]\ncommand=bin/api ; why\n\n; end\nuser=u\n"
+    )
+
+
+def test_set_program_options_fills_an_empty_value_before_a_comment_reversibly() -> None:
+    text = "[program:web]\nuser =   ; nobody yet\n"
+    after = edited(text, "web", {"user": "www"})
+    assert after == "[program:web]\nuser =  www ; nobody yet\n"
+    assert edited(after, "web", {"user": ""}) == text
+
+
+def test_set_program_options_setting_the_same_value_back_restores_the_bytes() -> None:
+    text = "[program:web]\nautorestart = true ; always\n\n[x]\ny=1"
+    after = edited(text, "web", {"autorestart": "false"})
+    assert edited(after, "web", {"autorestart": "true"}) == text
+
+
+def test_set_program_options_appends_absent_keys_before_trailing_blank_and_comment_lines() -> None:
+    text = "[program:web]\ncommand = a\n    b\n\n; spare\n\n[x]\ny=1\n"
+    assert edited(text, "web", {"user": "www", "autostart": "false"}) == (
+        "[program:web]\ncommand = a\n    b\nuser = www\nautostart = false\n\n; spare\n\n[x]\ny=1\n"
+    )
+
+
+def test_set_program_options_appends_with_the_last_options_indent_and_delimiter() -> None:
+    text = "[program:web]\n  command:a\n"
+    assert edited(text, "web", {"user": "u"}) == "[program:web]\n  command:a\n  user:u\n"
+
+
+def test_set_program_options_appends_right_after_the_header_of_an_empty_section() -> None:
+    text = "[program:web]   ; empty\n; nothing\n\n[x]\n"
+    assert (
+        edited(text, "web", {"user": "u"}) == "[program:web]   ; empty\nuser=u\n; nothing\n\n[x]\n"
+    )
+
+
+def test_set_program_options_appends_to_the_last_duplicate_section() -> None:
+    text = "[program:web]\ncommand=a\n[x]\n[program:web]\nuser=u\n"
+    assert edited(text, "web", {"directory": "/d"}) == (
+        "[program:web]\ncommand=a\n[x]\n[program:web]\nuser=u\ndirectory=/d\n"
+    )
+
+
+def test_set_program_options_keeps_a_missing_final_newline_and_crlf() -> None:
+    text = "[program:web]\r\ncommand=a"
+    assert edited(text, "web", {"user": "u"}) == "[program:web]\r\ncommand=a\r\nuser=u"
+
+
+def test_set_program_options_writes_an_appended_empty_value_without_trailing_space() -> None:
+    text = "[program:web]\ncommand = a\n"
+    assert edited(text, "web", {"user": ""}) == "[program:web]\ncommand = a\nuser =\n"
+
+
+def test_set_program_options_refuses_an_unknown_program() -> None:
+    conf = SupervisorConf.parse("[group:web]\nprograms=x\n[program:x]\n", PATH)
+    with pytest.raises(InvalidInput, match=r"no \[program:web\] section"):
+        conf.set_program_options("web", {"command": "a"})
+
+
+@pytest.mark.parametrize("value", ["bin/web ; rm", "bin/web #x", " lead", "trail ", "a\nb"])
+def test_set_program_options_refuses_values_supervisor_would_read_differently(
+    value: str,
+) -> None:
+    text = "[program:web]\ncommand=bin/web ; c\n"
+    conf = SupervisorConf.parse(text, PATH)
+    for key in ("command", "user"):  # in place and appended
+        with pytest.raises(InvalidInput, match=rf"\[program:web\] {key}"):
+            conf.set_program_options("web", {key: value})
+        assert conf.render() == text
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [({"bad key": "x"}, "invalid option name"), ({"User": "a", "user": "b"}, "names repeat")],
+)
+def test_set_program_options_refuses_bad_or_repeated_option_names(
+    options: dict[str, str], message: str
+) -> None:
+    conf = SupervisorConf.parse("[program:web]\ncommand=a\n", PATH)
+    with pytest.raises(InvalidInput, match=message):
+        conf.set_program_options("web", options)
+
+
+def test_set_program_options_refuses_an_edit_that_changes_another_section(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from portbook.registry import supervisor_conf
+
+    def spill(lines: list[str], *args: object) -> list[str]:
+        return [*lines, "z=2\n"]  # a broken edit: lands in the next section
+
+    monkeypatch.setattr(supervisor_conf, "append_options", spill)
+    text = "[program:web]\ncommand=a\n[x]\ny=1\n"
+    conf = SupervisorConf.parse(text, PATH)
+    with pytest.raises(InvalidInput, match=r"editing \[program:web\] would change \[x\]"):
+        conf.set_program_options("web", {"user": "u"})
+    assert conf.render() == text
+
+
+# --- rename_program ---------------------------------------------------------------------
+
+
+def renamed(text: str, old: str, new: str) -> str:
+    """``text`` after ``rename_program(old, new)``; renaming back must restore ``text``."""
+    conf = SupervisorConf.parse(text, PATH)
+    conf.rename_program(old, new)
+    after = conf.render()
+    assert f"program:{old}" not in supervisor_view(after)
+    conf.rename_program(new, old)
+    assert conf.render() == text
+    return after
+
+
+def test_rename_program_changes_only_the_header_name_and_keeps_its_comment() -> None:
+    text = "[a]\n\n  [program:web]   ; the app\ncommand=bin/web --name web\n\n[b]\n"
+    assert renamed(text, "web", "api") == (
+        "[a]\n\n  [program:api]   ; the app\ncommand=bin/web --name web\n\n[b]\n"
+    )
+
+
+def test_rename_program_renames_every_duplicate_section() -> None:
+    text = "[program:web]\ncommand=a\n[x]\n[program:web]\nuser=u\n"
+    assert renamed(text, "web", "api") == "[program:api]\ncommand=a\n[x]\n[program:api]\nuser=u\n"
+
+
+def test_rename_program_renames_log_file_stems_and_path_components() -> None:
+    text = (
+        "[program:web]\nstdout_logfile = logs/web.out.log ; out\n"
+        "STDERR_LOGFILE=/var/log/web/web.err.log\n"
+    )
+    assert renamed(text, "web", "api") == (
+        "[program:api]\nstdout_logfile = logs/api.out.log ; out\n"
+        "STDERR_LOGFILE=/var/log/api/api.err.log\n"
+    )
+
+
+def test_rename_program_leaves_partial_matches_and_other_keys_alone() -> None:
+    text = (
+        "[program:web]\nstdout_logfile=logs/webapp.log\nstderr_logfile=logs/web-err.log\n"
+        "command=bin/web --log logs/web.log\nstdout_logfile_backups=web\n"
+    )
+    assert renamed(text, "web", "api") == text.replace("[program:web]", "[program:api]")
+
+
+def test_rename_program_leaves_program_name_log_paths_and_continued_values_alone() -> None:
+    text = (
+        "[program:web]\nstdout_logfile=web/%(program_name)s.log\nstderr_logfile=logs/\n  web.log\n"
+    )
+    assert renamed(text, "web", "api") == text.replace("[program:web]", "[program:api]")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("stdout", "/dev/stdout"), ("dev", "/dev/stderr"), ("AUTO", "AUTO"), ("none", "NONE")],
+)
+def test_rename_program_leaves_devices_and_special_log_values_alone(name: str, value: str) -> None:
+    text = f"[program:{name}]\nstdout_logfile={value}\n"
+    assert renamed(text, name, "api") == f"[program:api]\nstdout_logfile={value}\n"
+
+
+def test_rename_program_refuses_an_absent_program() -> None:
+    conf = SupervisorConf.parse("[group:web]\n", PATH)
+    with pytest.raises(InvalidInput, match=r"no \[program:web\] section to rename"):
+        conf.rename_program("web", "api")
+
+
+@pytest.mark.parametrize("kind", ["program", "fcgi-program", "eventlistener", "group"])
+def test_rename_program_refuses_a_new_name_any_group_already_has(kind: str) -> None:
+    conf = SupervisorConf.parse(f"[program:web]\n[{kind}:api]\n", PATH)
+    with pytest.raises(InvalidInput, match=rf"^{PATH}:2: a group named 'api' already exists"):
+        conf.rename_program("web", "api")
+
+
+def test_rename_program_refuses_a_bad_new_name() -> None:
+    conf = SupervisorConf.parse("[program:web]\n", PATH)
+    with pytest.raises(InvalidInput, match="invalid program name"):
+        conf.rename_program("web", "a b")
+
+
+def test_rename_program_refuses_a_program_a_group_lists() -> None:
+    text = "[program:web]\ncommand=a\n[group:g]\nprograms=db, web\n"
+    conf = SupervisorConf.parse(text, PATH)
+    with pytest.raises(InvalidInput, match=rf"^{PATH}:3: \[group:g\] lists 'web'"):
+        conf.rename_program("web", "api")
+    assert conf.render() == text
+
+
+def test_edited_files_pass_validate(tmp_path: Path) -> None:
+    conf = SupervisorConf.parse(MAIN + "stdout_logfile=logs/web.log ; out\n", PATH)
+    conf.set_program_options("web", {"autorestart": "false", "command": "bin/api"})
+    conf.rename_program("web", "api")
+    validate(conf.render(), str(tmp_path / "s.conf"))
+    assert conf.programs() == {
+        "api": {"command": "bin/api", "stdout_logfile": "logs/api.log", "autorestart": "false"}
+    }

@@ -6,6 +6,7 @@ corpus fails these tests rather than skipping them.
 
 from __future__ import annotations
 
+from difflib import SequenceMatcher
 from pathlib import Path
 
 import pytest
@@ -149,3 +150,100 @@ def test_removing_an_unknown_program_is_refused(conf: Path) -> None:
     with pytest.raises(InvalidInput, match="no \\[program:portbook_absent\\]"):
         conf_view.remove_program("portbook_absent")
     assert conf_view.render() == read(conf)
+
+
+# --- in-place edits: set_program_options and rename_program --------------------------------
+
+RENAMED = "portbook_renamed"
+LOGS = ("stdout_logfile", "stderr_logfile")
+WITH_PROGRAMS = [
+    conf for conf in FILES if SupervisorConf.parse(read(conf), str(conf)).programs()
+] or FILES
+with_programs = pytest.mark.parametrize("conf", WITH_PROGRAMS, ids=lambda p: p.name[:3])
+
+
+def grouped(conf_view: SupervisorConf) -> set[str]:
+    """Program names some ``[group:X] programs=`` lists."""
+    return {
+        program.strip()
+        for section in conf_view.section_names()
+        if section.startswith("group:")
+        for program in conf_view.section(section).get("programs", "").split(",")
+    }
+
+
+def split(text: str) -> list[str]:
+    """Lines with their terminators."""
+    return text.splitlines(keepends=True)
+
+
+def check_accepted(conf: Path, text: str, tmp_path: Path) -> None:
+    """validate() accepts ``text`` unless the corpus file itself is one supervisor rejects."""
+    if conf.name[:3] not in REJECTED_BY_SUPERVISOR:
+        validate(text, str(tmp_path / "supervisord.conf"))
+
+
+def test_most_corpus_files_have_programs_to_edit() -> None:
+    assert len(WITH_PROGRAMS) >= 50
+
+
+@with_programs
+def test_setting_autorestart_and_back_restores_every_program(conf: Path, tmp_path: Path) -> None:
+    text = read(conf)
+    for name in SupervisorConf.parse(text, str(conf)).programs():
+        conf_view = SupervisorConf.parse(text, str(conf))
+        before = {s: conf_view.section(s) for s in conf_view.section_names()}
+        original = conf_view.section(f"program:{name}").get("autorestart")
+        conf_view.set_program_options(name, {"autorestart": "false"})
+        edited = conf_view.render()
+        theirs = supervisor_view(edited)
+        assert theirs[f"program:{name}"] == {**before[f"program:{name}"], "autorestart": "false"}
+        assert {s: v for s, v in theirs.items() if s != f"program:{name}"} == {
+            s: v for s, v in before.items() if s != f"program:{name}"
+        }
+        matcher = SequenceMatcher(None, split(text), split(edited), autojunk=False)
+        changes = [op[1:] for op in matcher.get_opcodes() if op[0] != "equal"]
+        assert len(changes) <= 1  # one contiguous run of lines changed, all others kept
+        check_accepted(conf, edited, tmp_path)
+        if original is None:  # appended: one line added (its anchor may gain a line end)
+            assert [j2 - j1 - (i2 - i1) for i1, i2, j1, j2 in changes] == [1]
+        elif "\n" not in original:  # in place: only that line; setting it back restores
+            assert all(i2 - i1 == j2 - j1 == 1 for i1, i2, j1, j2 in changes)
+            conf_view.set_program_options(name, {"autorestart": original})
+            assert conf_view.render() == text
+
+
+@with_programs
+def test_setting_every_single_line_option_to_its_value_changes_nothing(conf: Path) -> None:
+    text = read(conf)
+    conf_view = SupervisorConf.parse(text, str(conf))
+    for name, options in conf_view.programs().items():
+        conf_view.set_program_options(name, {k: v for k, v in options.items() if "\n" not in v})
+    assert conf_view.render() == text
+
+
+@with_programs
+def test_rename_and_rename_back_restores_every_program(conf: Path, tmp_path: Path) -> None:
+    text = read(conf)
+    for name in SupervisorConf.parse(text, str(conf)).programs():
+        conf_view = SupervisorConf.parse(text, str(conf))
+        if name in grouped(conf_view):
+            with pytest.raises(InvalidInput, match=rf"\[group:[^]]*\] lists {name!r}"):
+                conf_view.rename_program(name, RENAMED)
+            assert conf_view.render() == text
+            continue
+        before = conf_view.programs()[name]
+        conf_view.rename_program(name, RENAMED)
+        renamed = conf_view.render()
+        assert name not in conf_view.programs()
+        after = supervisor_view(renamed)[f"program:{RENAMED}"]
+        assert after.keys() == before.keys()
+        assert {k: v for k, v in after.items() if k not in LOGS} == {
+            k: v for k, v in before.items() if k not in LOGS
+        }
+        for old_line, new_line in zip(split(text), split(renamed), strict=True):
+            if old_line != new_line:  # only headers and log file lines change
+                assert new_line.lstrip().startswith((f"[program:{RENAMED}]", *LOGS))
+        check_accepted(conf, renamed, tmp_path)
+        conf_view.rename_program(RENAMED, name)
+        assert conf_view.render() == text
