@@ -17,26 +17,40 @@ from .errors import (
     StepFailed,
     TargetError,
 )
+from .lifecycle import (
+    ModifyRequest,
+    RemoveRequest,
+    RenameRequest,
+    modify_service,
+    remove_service,
+    rename_service,
+)
 from .model import FileChange, Outcome, Plan, ServiceSpec, StepResult
-from .procedures import ADD, PROCEDURES
+from .procedures import ADD, MODIFY, PROCEDURES, REMOVE, RENAME
 from .service import AddRequest, add_service, plan_add, rollback
 from .target import LocalTarget, Target
 
 __all__ = [
     "ADD",
+    "MODIFY",
     "PROCEDURES",
+    "REMOVE",
+    "RENAME",
     "AddRequest",
     "CollateralChange",
     "FileChange",
     "InvalidInput",
     "LocalTarget",
     "Locked",
+    "ModifyRequest",
     "Outcome",
     "ParseError",
     "Plan",
     "PortConflict",
     "PortbookError",
     "Refused",
+    "RemoveRequest",
+    "RenameRequest",
     "RollbackIncomplete",
     "ServiceSpec",
     "Settings",
@@ -46,6 +60,9 @@ __all__ = [
     "TargetError",
     "add_service",
     "load_settings",
+    "modify_service",
     "plan_add",
+    "remove_service",
+    "rename_service",
     "rollback",
 ]

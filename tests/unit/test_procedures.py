@@ -52,3 +52,42 @@ def test_every_step_docstring_states_idempotence_and_undo() -> None:
         doc = type(step).__doc__ or ""
         assert "Idempotent: " in doc, type(step).__name__
         assert "Undo: " in doc, type(step).__name__
+
+
+def test_modify_rename_remove_follow_the_seed_manual_order() -> None:
+    from portbook.procedures import MODIFY, REMOVE, RENAME
+
+    assert [s.name for s in MODIFY] == [
+        "manifest",
+        "fallback",
+        "supervisor-conf",
+        "smoke-test",
+        "restart",
+        "verify",
+    ]
+    assert [s.name for s in RENAME] == [
+        "manifest",
+        "fallback",
+        "service-code",
+        "supervisor-conf",
+        "swap",
+        "verify",
+    ]
+    assert [s.name for s in REMOVE] == [
+        "stop",
+        "supervisor-conf",
+        "manifest",
+        "fallback",
+        "delete-code",
+        "apply",
+        "verify",
+    ]
+
+
+def test_every_procedure_is_registered_with_unique_step_names_and_documented_steps() -> None:
+    for name, steps in PROCEDURES.items():
+        names = [s.name for s in steps]
+        assert len(set(names)) == len(names), name
+        for step in steps:
+            doc = type(step).__doc__ or ""
+            assert "Idempotent: " in doc and "Undo: " in doc, type(step).__name__
