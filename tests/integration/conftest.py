@@ -152,3 +152,125 @@ def demo() -> Iterator[DemoSystem]:
         yield system
     finally:
         teardown_demo(system)
+
+
+# --- helpers for restart, status and recovery tests --------------------------------------
+
+WEDGED_SERVICE = '''"""REC.IO demo service: {name}, wedged: it ignores SIGTERM (a test double)."""
+
+import contextlib
+import signal
+
+import uvicorn
+
+from backend.core.health import health_app
+from backend.core.port_config import get_port
+
+SERVICE_PORT = get_port("{name}")
+app = health_app("{name}")
+
+
+class Stubborn(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        yield
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    config = uvicorn.Config(app, host="127.0.0.1", port=SERVICE_PORT, log_level="warning")
+    Stubborn(config).run()
+'''
+
+
+def wedge(system: DemoSystem, name: str) -> None:
+    """Replace ``name``'s script with one that ignores SIGTERM (before the demo starts)."""
+    Path(system.root, "backend", "api", f"{name}.py").write_text(WEDGED_SERVICE.format(name=name))
+
+
+def set_yaml(system: DemoSystem, **values: object) -> None:
+    """Append settings to the demo's portbook.yaml."""
+    with open(Path(system.root, "portbook.yaml"), "a") as handle:
+        for key, value in values.items():
+            handle.write(f"{key}: {value}\n")
+
+
+def kill_supervisord(system: DemoSystem) -> dict[str, int]:
+    """SIGKILL the demo's supervisord, leaving its programs running as orphans; their pids."""
+    import psutil
+
+    states = {name: pid for name, (_, pid) in system.states().items()}
+    pid = system.supervisor().pid()
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                break
+        except psutil.NoSuchProcess:
+            break
+        time.sleep(0.05)
+    return states
+
+
+def alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie counts as gone)."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def wait_dead(pid: int, timeout: float = 10.0) -> bool:
+    """Wait until ``pid`` is gone; False on timeout."""
+    deadline = time.monotonic() + timeout
+    while alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def wait_listening(port: int, timeout: float = 15.0) -> None:
+    """Wait until something accepts connections on 127.0.0.1:``port``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"nothing listens on {port}")
+        time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def foreign_server(port: int) -> Iterator[subprocess.Popen[bytes]]:
+    """``python3 -m http.server PORT`` from outside any demo root (cwd /), killed afterwards."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SUPERVISOR_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        cwd="/",
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        wait_listening(port)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=10)
+
+
+def cli_json(system: DemoSystem, *args: str) -> tuple[int, dict[str, object]]:
+    """Run a task with ``--json``; its exit code and the one object it printed."""
+    import json
+
+    result = system.cli(*args, "--json")
+    assert result.stdout.strip(), result.stderr
+    return result.returncode, json.loads(result.stdout)

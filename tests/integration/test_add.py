@@ -7,17 +7,14 @@ import socket
 from pathlib import Path
 
 import pytest
-from portbook.errors import StepFailed
-from portbook.journal import JournalEntry
-from portbook.model import Plan
 from portbook.probes import owns_port
 from portbook.procedures import ADD
 from portbook.registry import fallback, manifest
 from portbook.registry.supervisor_conf import SupervisorConf
 from portbook.service import AddRequest, add_service
-from portbook.steps import Run, Step
 
 from .conftest import DemoSystem
+from .faults import FaultAfter
 
 pytestmark = pytest.mark.integration
 
@@ -70,24 +67,6 @@ def test_check_prints_plan_and_changes_nothing(demo: DemoSystem) -> None:
     assert "demo-not-a-real-password" not in out
     assert demo.files() == files and demo.states() == states
     assert not Path(demo.root, ".portbook").exists()
-
-
-class FaultAfter:
-    """Wraps a step so that it fails right after doing its work."""
-
-    def __init__(self, step: Step) -> None:
-        self.step = step
-        self.name = step.name
-
-    def check(self, run: Run) -> Plan:
-        return self.step.check(run)
-
-    def apply(self, run: Run, plan: Plan, entry: JournalEntry) -> str:
-        self.step.apply(run, plan, entry)
-        raise StepFailed(f"injected fault after {self.name}")
-
-    def undo(self, run: Run, entry: JournalEntry) -> None:
-        self.step.undo(run, entry)
 
 
 @pytest.mark.parametrize("k", range(len(ADD)), ids=[s.name for s in ADD])

@@ -7,8 +7,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from portbook.errors import StepFailed
-from portbook.journal import JournalEntry
 from portbook.lifecycle import (
     ModifyRequest,
     RemoveRequest,
@@ -17,34 +15,15 @@ from portbook.lifecycle import (
     remove_service,
     rename_service,
 )
-from portbook.model import Plan
 from portbook.probes import owns_port
 from portbook.procedures import MODIFY, REMOVE, RENAME
 from portbook.registry import fallback, manifest
 from portbook.registry.supervisor_conf import SupervisorConf
-from portbook.steps import Run, Step
 
 from .conftest import DemoSystem
+from .faults import FaultAfter
 
 pytestmark = pytest.mark.integration
-
-
-class FaultAfter:
-    """Wraps a step so that it fails right after doing its work."""
-
-    def __init__(self, step: Step) -> None:
-        self.step = step
-        self.name = step.name
-
-    def check(self, run: Run) -> Plan:
-        return self.step.check(run)
-
-    def apply(self, run: Run, plan: Plan, entry: JournalEntry) -> str:
-        self.step.apply(run, plan, entry)
-        raise StepFailed(f"injected fault after {self.name}")
-
-    def undo(self, run: Run, entry: JournalEntry) -> None:
-        self.step.undo(run, entry)
 
 
 def places(demo: DemoSystem) -> tuple[dict[str, int], dict[str, int], set[str]]:

@@ -1,0 +1,33 @@
+"""Fault injection for integration tests: wrap a real step so it fails right after its work."""
+
+from __future__ import annotations
+
+from portbook.errors import StepFailed
+from portbook.journal import JournalEntry
+from portbook.model import Plan
+from portbook.steps import Run, Step
+
+
+class FaultAfter:
+    """Wraps a step so that it fails right after doing its work."""
+
+    def __init__(self, step: Step) -> None:
+        self.step = step
+        self.name = step.name
+
+    def check(self, run: Run) -> Plan:
+        return self.step.check(run)
+
+    def apply(self, run: Run, plan: Plan, entry: JournalEntry) -> str:
+        self.step.apply(run, plan, entry)
+        raise StepFailed(f"injected fault after {self.name}")
+
+    def undo(self, run: Run, entry: JournalEntry) -> None:
+        self.step.undo(run, entry)
+
+
+def with_fault(steps: tuple[Step, ...], k: int) -> list[Step]:
+    """``steps`` with step ``k`` failing right after it applies."""
+    faulty = list(steps)
+    faulty[k] = FaultAfter(faulty[k])
+    return faulty
