@@ -5,7 +5,7 @@ from __future__ import annotations
 from invoke import Collection
 from portbook.config import DEFAULTS
 
-from . import demo, service
+from . import demo, recover, service, supervisor
 
 __all__ = ["namespace"]
 
@@ -15,5 +15,7 @@ def namespace() -> Collection:
     ns = Collection()
     ns.add_collection(Collection.from_module(service))
     ns.add_collection(Collection.from_module(demo))
+    ns.add_collection(Collection.from_module(supervisor))
+    ns.add_collection(Collection.from_module(recover))
     ns.configure({"portbook": dict(DEFAULTS)})
     return ns

@@ -67,6 +67,20 @@ def rollback(
             if journal is None:
                 outcome.steps.append(StepResult("journal", "skipped", 0.0, "nothing to roll back"))
                 return outcome
+            if journal.procedure not in PROCEDURES:
+                # restart and recovery journal what they did, but nothing they do has an undo
+                journal.discard()
+                outcome.procedure = f"rollback of {journal.procedure}"
+                outcome.steps.append(
+                    StepResult(
+                        "journal",
+                        "skipped",
+                        0.0,
+                        f"{journal.procedure} has nothing to undo; "
+                        "journal cleared (see .portbook/audit.log)",
+                    )
+                )
+                return outcome
             spec = ServiceSpec(**journal.spec)
             run = Run(target, settings, read_system(target, settings), spec, journal=journal)
             outcome.procedure = f"rollback of {journal.procedure}"

@@ -132,3 +132,15 @@ class Target(Protocol):
 
     def remove_empty_dir(self, path: str) -> None:
         """Remove a folder if it is empty; a missing or non-empty folder is left as it is."""
+
+    def append_bytes(self, path: str, data: bytes) -> None:
+        """Append ``data`` to ``path`` (created 0640 when missing) in one write, then fsync."""
+
+    def all_processes(self) -> list[ProcInfo]:
+        """Facts about every live process on this host (any that vanish meanwhile left out)."""
+
+    def environ_of(self, pid: int) -> dict[str, str] | None:
+        """The environment ``pid`` was started with, or None when it is gone or unreadable."""
+
+    def own_pids(self) -> set[int]:
+        """Pids portbook must never signal: its own process and every ancestor (or session)."""

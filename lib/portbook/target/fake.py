@@ -68,7 +68,9 @@ class FakeTarget:
     is called after each ``spawn`` so a test can make the new process listen,
     exit or write its log. A signal that ends a process (INT, TERM, KILL) ends
     a fake process unless ``on_signal`` is set, in which case it decides.
-    Paths in ``fail_writes`` raise ``TargetError`` on write or remove.
+    Paths in ``fail_writes`` raise ``TargetError`` on write, append or remove.
+    ``process_env`` holds each fake process's environment; ``own`` the pids
+    ``own_pids`` reports as portbook's own chain.
     ``lock_holder`` (``(pid, since)``) is whoever holds the root's lock; a test
     sets it to play another run: ``hold_lock`` then refuses, or with ``wait``
     polls until it is cleared. ``locks_taken`` lists every folder locked.
@@ -94,6 +96,8 @@ class FakeTarget:
     lock_holder: tuple[int, str] | None = None
     locks_taken: list[str] = field(default_factory=list)
     lock_poll: float = 0.01
+    process_env: dict[int, dict[str, str]] = field(default_factory=dict)
+    own: set[int] = field(default_factory=set)
     _pids: Iterator[int] = field(default_factory=lambda: itertools.count(40000), repr=False)
 
     # --- helpers for tests ---------------------------------------------------------------
@@ -303,6 +307,31 @@ class FakeTarget:
         prefix = path.rstrip("/") + "/"
         if not any(name.startswith(prefix) for name in (*self.files, *self.dirs)):
             self.dirs.discard(path)
+
+    def append_bytes(self, path: str, data: bytes) -> None:
+        """Append to a file (created 0640 when missing); ``fail_writes`` paths raise."""
+        path = posixpath.normpath(path)
+        if path in self.fail_writes:
+            raise TargetError(f"cannot append to {path}: injected failure")
+        if not self._is_dir(posixpath.dirname(path)):
+            raise TargetError(f"cannot append to {path}: No such file or directory")
+        old, mode = self.files.get(path, (b"", 0o640))
+        self.files[path] = (old + bytes(data), mode)
+        self.writes.append(path)
+
+    def all_processes(self) -> list[ProcInfo]:
+        """Every registered live process."""
+        return list(self.processes.values())
+
+    def environ_of(self, pid: int) -> dict[str, str] | None:
+        """What ``process_env`` holds for a live ``pid`` ({} when the test set none)."""
+        if pid not in self.processes:
+            return None
+        return dict(self.process_env.get(pid, {}))
+
+    def own_pids(self) -> set[int]:
+        """The pids a test marked as portbook's own chain (``own``)."""
+        return set(self.own)
 
     def _is_dir(self, path: str) -> bool:
         path = posixpath.normpath(path)

@@ -251,6 +251,39 @@ class LocalTarget:
         with contextlib.suppress(FileNotFoundError, OSError):
             os.rmdir(path)
 
+    def append_bytes(self, path: str, data: bytes) -> None:
+        """Append ``data`` to ``path`` (created 0640 when missing) in one write, then fsync."""
+        with _translated(f"cannot append to {path}"):
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+            try:
+                os.write(fd, data)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    def all_processes(self) -> list[ProcInfo]:
+        """Facts about every live process on this host (any that vanish meanwhile left out)."""
+        found = []
+        for proc in psutil.process_iter():
+            info = self.process(proc.pid)
+            if info is not None:
+                found.append(info)
+        return found
+
+    def environ_of(self, pid: int) -> dict[str, str] | None:
+        """The environment ``pid`` was started with, or None when it is gone or unreadable."""
+        try:
+            return dict(psutil.Process(pid).environ())
+        except psutil.Error:
+            return None
+
+    def own_pids(self) -> set[int]:
+        """This process and every ancestor: portbook never signals its own chain."""
+        pids = {os.getpid()}
+        with contextlib.suppress(psutil.Error):
+            pids.update(p.pid for p in psutil.Process().parents())
+        return pids
+
 
 class _UnixTransport(xmlrpc.client.Transport):
     """HTTP over a unix socket, as supervisorctl talks to supervisord."""

@@ -1,0 +1,1 @@
+"""doctor: the seed's troubleshooting checklist as automated checks, and mechanical fixes."""

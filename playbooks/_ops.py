@@ -1,0 +1,48 @@
+"""What the restart and recovery playbooks share: printing plans, reports and exit codes."""
+
+from __future__ import annotations
+
+import sys
+
+from invoke import Exit
+from portbook.config import Settings
+from portbook.errors import PortbookError
+from portbook.operation import OpResult
+from portbook.opreport import op_json, op_summary, plan_json, plan_text, services_table
+from portbook.status import StatusReport, read_status
+from portbook.target import Target
+
+
+def show_plan(result: OpResult, settings: Settings, as_json: bool) -> None:
+    """Print a ``--check`` plan; exit 2 when the run would be refused."""
+    print(plan_json(result) if as_json else plan_text(result, settings))
+    if result.outcome.code:
+        raise Exit(code=result.outcome.code)
+
+
+def finish_op(result: OpResult, target: Target, settings: Settings, as_json: bool) -> None:
+    """Per-service report, summary line (or one JSON object), exit with the outcome's code."""
+    report = _final_status(result, target)
+    if as_json:
+        print(op_json(result, report))
+    else:
+        if report is not None:
+            before = result.op.before if result.op else {}
+            print(services_table(report, before))
+        stream = sys.stdout if result.outcome.ok else sys.stderr
+        print(op_summary(result, settings), file=stream)
+    if result.outcome.code:
+        raise Exit(code=result.outcome.code)
+
+
+def _final_status(result: OpResult, target: Target) -> StatusReport | None:
+    """The verified status; after a failure that changed something, the status now."""
+    op = result.op
+    if op is None:
+        return None
+    if op.report is not None or not op.actions:
+        return op.report
+    try:
+        return read_status(target, op.system)
+    except PortbookError:
+        return None
