@@ -307,14 +307,18 @@ class _UnixTransport(xmlrpc.client.Transport):
 
 
 def _lock_holder(folder: str, info_path: str) -> str:
-    try:
-        with open(info_path, "rb") as handle:
-            words = handle.read(200).decode(errors="replace").split()
-    except OSError:
-        words = []
-    if len(words) >= 2:
-        return f"{folder}: locked by pid {words[0]} since {words[1]}"
-    return f"{folder}: locked by another portbook run"
+    deadline = time.monotonic() + 1.0  # the holder writes its pid just after it takes the lock
+    while True:
+        try:
+            with open(info_path, "rb") as handle:
+                words = handle.read(200).decode(errors="replace").split()
+        except OSError:
+            words = []
+        if len(words) >= 2:
+            return f"{folder}: locked by pid {words[0]} since {words[1]}"
+        if time.monotonic() > deadline:
+            return f"{folder}: locked by another portbook run"
+        time.sleep(0.02)
 
 
 def _stat_or_none(path: str) -> os.stat_result | None:
