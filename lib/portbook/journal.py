@@ -79,8 +79,8 @@ class Journal:
         """Back up ``paths`` and record that ``step`` is about to change them."""
         entry = JournalEntry(step=step)
         self.target.makedirs(self.backup_dir)
-        for path in paths:
-            entry.files.append(self._backup(path, len(self.entries)))
+        for number, path in enumerate(paths):
+            entry.files.append(self._backup(path, f"{len(self.entries):02d}-{number:02d}"))
         self.entries.append(entry)
         self.save()
         return entry
@@ -130,11 +130,11 @@ class Journal:
         self.target.remove(self.path)
         self.target.remove_empty_dir(self.backup_dir)
 
-    def _backup(self, path: str, index: int) -> dict[str, Any]:
+    def _backup(self, path: str, index: str) -> dict[str, Any]:
         data = self.target.read_optional(path)
         item: dict[str, Any] = {"path": path, "backup": None, "mode": None}
         if data is not None:
-            backup = posixpath.join(self.backup_dir, f"{index:02d}-{posixpath.basename(path)}")
+            backup = posixpath.join(self.backup_dir, f"{index}-{posixpath.basename(path)}")
             mode = self.target.file_mode(path)
             self.target.write_atomic(backup, data, mode=0o600)
             item.update(backup=backup, mode=mode)

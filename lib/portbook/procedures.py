@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .doctor.fix_steps import DOCTOR_FIX
 from .steps import (
     AddProgramSection,
     ApplyToSupervisor,
@@ -79,4 +80,5 @@ PROCEDURES: dict[str, tuple[Step, ...]] = {
     "modify": MODIFY,
     "rename": RENAME,
     "remove": REMOVE,
+    "doctor-fix": DOCTOR_FIX,
 }

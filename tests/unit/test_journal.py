@@ -25,7 +25,7 @@ def test_begin_backs_up_existing_files_with_their_mode_and_records_absent_ones(
     journal: Journal, target: FakeTarget
 ) -> None:
     entry = journal.begin("supervisor-conf", [CONF, NEW])
-    backup = f"{ROOT}/.portbook/backups/00-supervisord.conf"
+    backup = f"{ROOT}/.portbook/backups/00-00-supervisord.conf"
     assert entry.files == [
         {"path": CONF, "backup": backup, "mode": 0o644},
         {"path": NEW, "backup": None, "mode": None},
@@ -134,3 +134,19 @@ def test_discard_removes_the_journal_and_every_backup(journal: Journal, target: 
     assert set(target.files) - before  # backups and journal exist
     journal.discard()
     assert set(target.files) == before
+
+
+def test_two_files_with_the_same_name_in_one_step_get_separate_backups(
+    journal: Journal, target: FakeTarget
+) -> None:
+    a, b = f"{ROOT}/a/x.sh", f"{ROOT}/b/x.sh"
+    target.makedirs(f"{ROOT}/a")
+    target.makedirs(f"{ROOT}/b")
+    target.write_atomic(a, b"one\n", mode=0o644)
+    target.write_atomic(b, b"two\n", mode=0o755)
+    entry = journal.begin("shell-ports", [a, b])
+    target.write_atomic(a, b"changed\n")
+    target.write_atomic(b, b"changed\n")
+    journal.restore_files(entry)
+    assert (target.read_optional(a), target.file_mode(a)) == (b"one\n", 0o644)
+    assert (target.read_optional(b), target.file_mode(b)) == (b"two\n", 0o755)

@@ -116,8 +116,8 @@ def test_each_step_is_journaled_with_its_backup_before_its_file_is_written(
 ) -> None:
     log: list[str] = []
     _go(_run(fake, settings), _steps(log, ("one", A, b"1"), ("two", B, b"2")))
-    backup_a = f"{ROOT}/.portbook/backups/00-a.txt"
-    backup_b = f"{ROOT}/.portbook/backups/01-b.txt"
+    backup_a = f"{ROOT}/.portbook/backups/00-00-a.txt"
+    backup_b = f"{ROOT}/.portbook/backups/01-00-b.txt"
     w = fake.writes
     assert w.index(backup_a) < w.index(JOURNAL) < w.index(A) < w.index(backup_b) < w.index(B)
     assert JOURNAL in w[w.index(backup_b) : w.index(B)]
@@ -206,7 +206,7 @@ def test_failing_undo_raises_rollback_incomplete_with_code_3_and_keeps_the_journ
         ("two", "undone"),
         ("three", "undone"),
     ]
-    assert fake.read_optional(f"{ROOT}/.portbook/backups/00-a.txt") == b"alpha\n"
+    assert fake.read_optional(f"{ROOT}/.portbook/backups/00-00-a.txt") == b"alpha\n"
     assert fake.read_optional(B) == b"bravo\n"
 
 
