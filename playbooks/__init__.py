@@ -5,7 +5,7 @@ from __future__ import annotations
 from invoke import Collection
 from portbook.config import DEFAULTS
 
-from . import demo, recover, service, supervisor
+from . import demo, doctor, recover, service, supervisor
 
 __all__ = ["namespace"]
 
@@ -17,5 +17,6 @@ def namespace() -> Collection:
     ns.add_collection(Collection.from_module(demo))
     ns.add_collection(Collection.from_module(supervisor))
     ns.add_collection(Collection.from_module(recover))
+    ns.add_task(doctor.doctor)
     ns.configure({"portbook": dict(DEFAULTS)})
     return ns
