@@ -200,3 +200,43 @@ def test_fault_at_each_remove_step_restores_files_and_the_service(demo: DemoSyst
     others_unchanged(demo, before, "db_poller")
     state, pid = demo.states()["db_poller"]
     assert state == "RUNNING" and owns_port(demo.target, pid, demo.port("db_poller"))
+
+
+READS_MANIFEST_ITSELF = """import json
+
+import uvicorn
+
+from backend.core.health import health_app
+
+with open("backend/core/config/MASTER_PORT_MANIFEST.json") as f:
+    PORT = json.load(f)["watchdog_services"]["risk"]["port"]
+
+app = health_app("risk")
+
+if __name__ == "__main__":
+    uvicorn.run(app, host="127.0.0.1", port=PORT, log_level="warning")
+"""
+
+
+def test_a_procedure_that_would_introduce_a_doctor_finding_is_rolled_back(demo: DemoSystem) -> None:
+    Path(demo.root, "backend/api/risk.py").write_text(READS_MANIFEST_ITSELF)
+    files, states = demo.files(), demo.states()
+    command = f"{demo.root}/venv/bin/python backend/api/risk.py"
+    result = demo.cli("service.add", "--name", "risk", "--command", command, "--json")
+    assert result.returncode == 1, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert "doctor: this change would introduce code.no-get-port" in report["error"]
+    assert report["steps"][-1]["name"] == "doctor-after"
+    assert demo.files() == files and demo.states() == states
+
+
+def test_a_procedure_refuses_to_start_on_an_error_about_its_service(demo: DemoSystem) -> None:
+    script = Path(demo.root, "backend/api/db_poller.py")
+    script.write_text(script.read_text() + "\nbroken(:\n")
+    files, states = demo.files(), demo.states()
+    result = demo.cli("service.modify", "--name", "db_poller", "--port", "auto", "--json")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert json.loads(result.stdout)["error"].startswith(
+        "doctor: code.syntax at backend/api/db_poller.py"
+    )
+    assert demo.files() == files and demo.states() == states

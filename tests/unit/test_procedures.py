@@ -12,10 +12,12 @@ from portbook.steps import (
     SmokeTest,
     VerifyOwnership,
 )
+from portbook.steps.doctor_gate import DoctorAfter, DoctorBefore
 
 
 def test_add_step_names_follow_the_seed_manual_order() -> None:
     assert [step.name for step in ADD] == [
+        "doctor-before",
         "fallback",
         "manifest",
         "service-code",
@@ -23,11 +25,13 @@ def test_add_step_names_follow_the_seed_manual_order() -> None:
         "smoke-test",
         "apply",
         "verify",
+        "doctor-after",
     ]
 
 
 def test_add_step_types_follow_the_seed_manual_order() -> None:
     assert [type(step) for step in ADD] == [
+        DoctorBefore,
         EditFallback,
         EditManifest,
         CheckServiceCode,
@@ -35,6 +39,7 @@ def test_add_step_types_follow_the_seed_manual_order() -> None:
         SmokeTest,
         ApplyToSupervisor,
         VerifyOwnership,
+        DoctorAfter,
     ]
 
 
@@ -58,22 +63,27 @@ def test_modify_rename_remove_follow_the_seed_manual_order() -> None:
     from portbook.procedures import MODIFY, REMOVE, RENAME
 
     assert [s.name for s in MODIFY] == [
+        "doctor-before",
         "manifest",
         "fallback",
         "supervisor-conf",
         "smoke-test",
         "restart",
         "verify",
+        "doctor-after",
     ]
     assert [s.name for s in RENAME] == [
+        "doctor-before",
         "manifest",
         "fallback",
         "service-code",
         "supervisor-conf",
         "swap",
         "verify",
+        "doctor-after",
     ]
     assert [s.name for s in REMOVE] == [
+        "doctor-before",
         "stop",
         "supervisor-conf",
         "manifest",
@@ -81,6 +91,7 @@ def test_modify_rename_remove_follow_the_seed_manual_order() -> None:
         "delete-code",
         "apply",
         "verify",
+        "doctor-after",
     ]
 
 

@@ -7,6 +7,7 @@ import json
 import pytest
 from portbook.config import Settings
 from portbook.errors import InvalidInput, PortConflict, Refused
+from portbook.procedures import ADD
 from portbook.service import AddRequest, add_service, plan_add, rollback
 from portbook.target.fake import FakeTarget
 
@@ -62,7 +63,7 @@ def test_defaults_are_watchdog_category_and_script_in_the_api_folder(
     assert spec.command is None
     assert spec.description == "risk_monitor service"
     assert spec.port == 8003  # lowest free: 8001 main_app, 8002 inet_http_server
-    created = plans[2].files[0]
+    created = plans[3].files[0]
     assert (created.path, created.before, created.mode) == (
         f"{ROOT}/backend/api/risk_monitor.py",
         None,
@@ -79,7 +80,7 @@ def test_script_default_follows_the_api_dir_setting(target: FakeTarget) -> None:
 def test_command_instead_of_script_leaves_no_script(target: FakeTarget, settings: Settings) -> None:
     spec, plans = plan_add(target, settings, AddRequest("risk", command="python -m risk"))
     assert (spec.script, spec.command) == (None, "python -m risk")
-    assert plans[2].skip_reason == "--command given"
+    assert plans[3].skip_reason == "--command given"
 
 
 @pytest.mark.parametrize(
@@ -161,10 +162,14 @@ def _live(target: FakeTarget) -> FakeSupervisor:
     return supervisor
 
 
+NO_GATE = [s for s in ADD if not s.name.startswith("doctor-")]
+
+
 def test_add_service_runs_every_step_and_touches_only_its_own_group() -> None:
     target = make_recio()
     supervisor = _live(target)
-    outcome = add_service(target, settings_for(), AddRequest("risk_monitor"))
+    # doctor's gate needs a real tree (directories, executables): integration tests cover it
+    outcome = add_service(target, settings_for(), AddRequest("risk_monitor"), steps=NO_GATE)
     assert outcome.code == 0, outcome.error
     assert [(s.name, s.status) for s in outcome.steps] == [
         ("fallback", "changed"),
@@ -198,7 +203,8 @@ def test_add_service_collateral_change_rolls_back_every_file_and_exits_2() -> No
         "apply those first, or use --restart master"
     )
     assert target.snapshot() == before
-    assert [(s.name, s.status) for s in outcome.steps][:6] == [
+    assert [(s.name, s.status) for s in outcome.steps][:7] == [
+        ("doctor-before", "undone"),
         ("fallback", "undone"),
         ("manifest", "undone"),
         ("service-code", "undone"),

@@ -1,0 +1,94 @@
+"""doctor's static checks around every procedure: refuse what would make an error worse,
+and never end with a finding that was not there before.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..doctor.findings import Finding
+from ..doctor.run import run_checks
+from ..errors import Refused, StepFailed
+from ..journal import JournalEntry
+from ..model import Plan, ServiceSpec
+from .base import Run
+
+__all__ = ["DoctorAfter", "DoctorBefore", "finding_key"]
+
+# families the four-place edits themselves repair or create for NAME, so not a reason to refuse
+_REPAIRED_BY_PROCEDURE = ("agreement.", "code.unknown-service")
+
+
+def finding_key(finding: Finding) -> tuple[str, str, str]:
+    """A finding's identity across edits: check, file (line numbers shift) and message."""
+    path, _, line = finding.place.rpartition(":")
+    return finding.check, path if line.isdigit() else finding.place, finding.message
+
+
+def _concerns(finding: Finding, spec: ServiceSpec) -> bool:
+    names = {n for n in (spec.name, spec.previous_name) if n}
+    ports = {str(p) for p in (spec.port, spec.previous_port) if p}
+    words = set(re.findall(r"[A-Za-z0-9_]+", f"{finding.place} {finding.message}"))
+    return bool(words & names or words & ports)
+
+
+class DoctorBefore:
+    """Before anything changes: doctor's static checks; refuse on an error about NAME or its port.
+
+    Idempotent: yes (reads only).
+    Undo: nothing to undo.
+    """
+
+    name = "doctor-before"
+
+    def check(self, run: Run) -> Plan:
+        """Run the static checks, keep them as the baseline, refuse on an error about NAME."""
+        report = run_checks(run.target, run.settings, live=False)
+        run.baseline = frozenset(finding_key(f) for f in report.findings)
+        for f in report.findings:
+            if (
+                f.severity == "error"
+                and _concerns(f, run.spec)
+                and not f.check.startswith(_REPAIRED_BY_PROCEDURE)
+            ):
+                raise Refused(f"doctor: {f.check} at {f.place}: {f.message} (fix first: {f.fix})")
+        return Plan(
+            f"doctor's static checks before: {report.errors} error(s), "
+            f"{report.warnings} warning(s), none about {run.spec.name}"
+        )
+
+    def apply(self, run: Run, plan: Plan, entry: JournalEntry) -> str:
+        """Nothing to do: the checks ran while planning."""
+        return plan.summary
+
+    def undo(self, run: Run, entry: JournalEntry) -> None:
+        """Nothing to undo."""
+
+
+class DoctorAfter:
+    """Last step: doctor's static checks again; any finding not in the baseline fails the run.
+
+    Idempotent: yes (reads only).
+    Undo: nothing to undo (its failure makes the runner undo everything before it).
+    """
+
+    name = "doctor-after"
+
+    def check(self, run: Run) -> Plan:
+        """Say what will be compared."""
+        return Plan("doctor's static checks after: no finding that was not there before")
+
+    def apply(self, run: Run, plan: Plan, entry: JournalEntry) -> str:
+        """Fail with the first new finding, if any."""
+        report = run_checks(run.target, run.settings, live=False)
+        new = [f for f in report.findings if finding_key(f) not in run.baseline]
+        if new:
+            f = new[0]
+            raise StepFailed(
+                f"doctor: this change would introduce {f.check} at {f.place}: "
+                f"{f.message}" + (f" (and {len(new) - 1} more)" if len(new) > 1 else "")
+            )
+        return f"no new finding ({report.errors} error(s), {report.warnings} warning(s))"
+
+    def undo(self, run: Run, entry: JournalEntry) -> None:
+        """Nothing to undo."""
