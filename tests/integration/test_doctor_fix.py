@@ -229,3 +229,15 @@ def test_the_fixed_demo_starts_and_every_service_owns_its_manifest_port(seeded: 
         assert state == "RUNNING" and owns_port(demo.target, pid, demo.port(name)), name
     assert Path(demo.root, "logs", "db_poller.out.log").exists()
     assert not Path("/tmp/recio/trade_executor.err.log").exists()
+
+
+def test_doctor_fix_from_the_cli_leaves_no_fixable_finding(seeded: Seeded) -> None:
+    import json
+
+    demo = seeded.demo
+    before = json.loads(demo.cli("doctor", "--json").stdout)
+    assert any(f["fixable"] for f in before["findings"])
+    fixed = demo.cli("doctor", "--fix", "--json")
+    assert fixed.returncode in (0, 1), fixed.stdout + fixed.stderr
+    after = json.loads(demo.cli("doctor", "--json").stdout)
+    assert [f for f in after["findings"] if f["fixable"]] == []
