@@ -130,7 +130,7 @@ def test_smoke_test_failure_rolls_back_and_names_the_cause(
     report = _json(result)
     assert expect.format(port=port) in str(report["error"])
     statuses = [s["status"] for s in report["steps"]]  # type: ignore[attr-defined]
-    assert statuses[:5] == ["undone", "undone", "skipped", "undone", "failed"]
+    assert statuses[:6] == ["undone", "undone", "undone", "skipped", "undone", "failed"]
     assert demo.files() == files and demo.states() == states
     assert not any(lst.port in (port, other) for lst in demo.target.listeners())
 

@@ -15,8 +15,9 @@ from .base import Run
 
 __all__ = ["DoctorAfter", "DoctorBefore", "finding_key"]
 
-# families the four-place edits themselves repair or create for NAME, so not a reason to refuse
-_REPAIRED_BY_PROCEDURE = ("agreement.", "code.unknown-service")
+# what the procedure's own steps repair or rule on for NAME (the four-place edits, and the
+# service-code step refusing or --fix-code rewriting a hardcoded port), so no reason to refuse
+_REPAIRED_BY_PROCEDURE = ("agreement.", "code.unknown-service", "code.no-get-port", "hardcoded.")
 
 
 def finding_key(finding: Finding) -> tuple[str, str, str]:
