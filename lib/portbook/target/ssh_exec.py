@@ -1,0 +1,244 @@
+"""Remote calls over one Fabric Connection: host keys, the program sent, the command, the reply.
+
+A call is one SSH command, ``exec PYTHON -c PROGRAM REQUEST``: PROGRAM joins
+``ssh_remote_facts`` and ``ssh_remote`` (their source, as files in this
+package), REQUEST is JSON, and the one JSON line that comes back is the reply.
+Every value reaches the remote shell through ``shlex.quote``; paths, names and
+argv travel inside the JSON, so nothing the operator typed is ever parsed by a
+shell. ``exec`` replaces the login shell, so each call costs one shell start
+(the host's rc files) plus one Python start.
+
+The lock is the one call that stays open: its program goes in on stdin (so the
+holder's command line stays short), its reply comes back, and closing its stdin
+releases it.
+
+Host keys are checked against known_hosts (Fabric alone accepts any key).
+
+Failures raise ``RemoteError`` (the host reported one) or foreign exceptions
+(paramiko, invoke, socket); ``ssh.py`` translates both, in one place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+from collections.abc import Callable
+from importlib import resources
+from typing import Any
+
+import invoke.exceptions
+import paramiko
+
+from ..errors import TargetError
+
+__all__ = [
+    "GLOBAL_KNOWN_HOSTS",
+    "PROBE_TIMEOUT",
+    "HeldLock",
+    "Remote",
+    "RemoteError",
+    "check_host_keys",
+    "describe",
+    "parse_reply",
+    "program",
+    "python_command",
+    "stdin_command",
+]
+
+GLOBAL_KNOWN_HOSTS = "/etc/ssh/ssh_known_hosts"
+"""OpenSSH's system-wide known_hosts, read besides ``~/.ssh/known_hosts``."""
+
+PROBE_TIMEOUT = 120.0
+"""Seconds any one remote call may take beyond its own timeout before it counts as hung."""
+
+_LOADER = """import sys
+F={{"__name__": "portbook_remote_facts"}}
+exec(compile({facts!r}, "ssh_remote_facts.py", "exec"), F)
+A={{"__name__": "portbook_remote"}}
+exec(compile({actions!r}, "ssh_remote.py", "exec"), A)
+sys.exit(A["main"](sys.argv, dict(F["OPS"], **A["OPS"])))
+"""
+
+_PROGRAM: list[str] = []
+
+
+class RemoteError(Exception):
+    """The host answered with an error (``kind``: os, timeout, connect, locked...)."""
+
+    def __init__(self, kind: str, text: str) -> None:
+        super().__init__(text)
+        self.kind = kind
+        self.text = text
+
+
+def program() -> str:
+    """The Python program a call runs on the host (both remote modules, loaded in order)."""
+    if not _PROGRAM:
+        here = resources.files(__package__ or "portbook.target")
+        facts = here.joinpath("ssh_remote_facts.py").read_text(encoding="utf-8")
+        actions = here.joinpath("ssh_remote.py").read_text(encoding="utf-8")
+        _PROGRAM.append(_LOADER.format(facts=facts, actions=actions))
+    return _PROGRAM[0]
+
+
+def python_command(python: str, request: dict[str, Any]) -> str:
+    """``exec PYTHON -c PROGRAM REQUEST``, every part quoted for the remote shell."""
+    return " ".join(
+        [
+            "exec",
+            shlex.quote(python),
+            "-c",
+            shlex.quote(program()),
+            shlex.quote(json.dumps(request)),
+        ]
+    )
+
+
+def stdin_command(python: str, request: dict[str, Any], size: int) -> str:
+    """Like ``python_command`` but the program (``size`` bytes) is read from stdin first."""
+    boot = f"import sys;exec(sys.stdin.buffer.read({int(size)}))"
+    return " ".join(
+        ["exec", shlex.quote(python), "-c", shlex.quote(boot), shlex.quote(json.dumps(request))]
+    )
+
+
+def parse_reply(stdout: str, stderr: str, code: int | None, python: str) -> Any:
+    """The ``ok`` value of the reply line; RemoteError for an error reply or no reply."""
+    lines = [line for line in stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        detail = (stderr.strip().splitlines() or [f"exit code {code}, no reply"])[-1]
+        if code == 127:
+            detail = f"{python} not found on the host ({detail})"
+        raise RemoteError("protocol", detail)
+    doc = json.loads(lines[-1])
+    if "error" in doc:
+        raise RemoteError(str(doc.get("kind", "os")), str(doc["error"]))
+    return doc.get("ok")
+
+
+class Remote:
+    """Sends requests to the host's Python through ``connection.run``.
+
+    ``count(True)`` is called for every command started, ``count(False)`` for
+    any other exchange that waits for the host.
+    """
+
+    def __init__(self, connection: Any, python: str, count: Callable[[bool], None]) -> None:
+        self.connection = connection
+        self.python = python
+        self.count = count
+        self.use_psutil = True
+
+    def call(self, op: str, args: dict[str, Any], budget: float = 0.0) -> Any:
+        """Run one request on the host; its reply's ``ok`` value.
+
+        ``budget`` is how long the request itself may take (a command's own
+        timeout); the SSH command is abandoned after that plus PROBE_TIMEOUT.
+        """
+        request = {"op": op, "ps": self.use_psutil, **args}
+        self.count(True)
+        result = self.connection.run(
+            python_command(self.python, request),
+            hide=True,
+            warn=True,
+            in_stream=False,
+            timeout=PROBE_TIMEOUT + budget,
+        )
+        return parse_reply(result.stdout, result.stderr, result.exited, self.python)
+
+    def lock(self, folder: str, info: str, wait: bool) -> HeldLock:
+        """flock ``folder`` on the host until the returned lock is released."""
+        request = {"op": "lock", "folder": folder, "info": info, "wait": wait}
+        source = program().encode()
+        self.count(True)
+        channel = self.connection.create_session()
+        try:
+            channel.settimeout(None if wait else PROBE_TIMEOUT)
+            channel.exec_command(stdin_command(self.python, request, len(source)))
+            channel.sendall(source)
+            line = channel.makefile("rb").readline().decode("utf-8", "replace")
+            if not line:
+                stderr = channel.makefile_stderr("rb").read().decode("utf-8", "replace")
+                parse_reply("", stderr, channel.recv_exit_status(), self.python)
+            held = parse_reply(line, "", 0, self.python)
+        except BaseException:
+            channel.close()
+            raise
+        return HeldLock(channel, folder, int(held["pid"]), str(held["since"]), self.count)
+
+
+class HeldLock:
+    """A lock held by a process on the host; ``release`` closes its stdin and waits for it."""
+
+    def __init__(
+        self, channel: Any, folder: str, pid: int, since: str, count: Callable[[bool], None]
+    ) -> None:
+        self.channel = channel
+        self.folder = folder
+        self.pid = pid
+        self.since = since
+        self.count = count
+
+    def lost(self) -> bool:
+        """True when the holder is gone, or its channel is (then the host saw EOF and let go)."""
+        transport = self.channel.get_transport()
+        return bool(
+            self.channel.closed
+            or self.channel.exit_status_ready()
+            or transport is None
+            or not transport.is_active()
+        )
+
+    def check(self, host: str) -> None:
+        """Refuse to go on once the holder is gone: another run may hold the lock by now.
+
+        (Fabric would quietly reconnect for the next command; the run must stop.)
+        """
+        if self.lost():
+            raise TargetError(
+                f"{host}: the connection was lost, and with it the lock on {self.folder}; stopping"
+            )
+
+    def release(self, timeout: float = 30.0) -> None:
+        """Let go: the holder removes its info file, exits, and the flock goes with it."""
+        try:
+            if not self.channel.closed:
+                self.count(False)
+                self.channel.shutdown_write()
+                self.channel.status_event.wait(timeout)
+        finally:
+            self.channel.close()
+
+
+def check_host_keys(connection: Any, known_hosts: str | None) -> None:
+    """Refuse unknown or changed host keys (Fabric alone accepts any); check an open connection.
+
+    Keys come from ``/etc/ssh/ssh_known_hosts``, ``~/.ssh/known_hosts`` (hashed
+    entries too) and ``known_hosts`` when given (which must exist).
+    """
+    if known_hosts and not os.path.exists(known_hosts):
+        raise FileNotFoundError(2, f"no such known_hosts file: {known_hosts}")
+    paths = [GLOBAL_KNOWN_HOSTS, os.path.expanduser("~/.ssh/known_hosts"), known_hosts or ""]
+    paths = [path for path in paths if path and os.path.exists(path)]
+    client = connection.client
+    client.set_missing_host_key_policy(paramiko.RejectPolicy())
+    for path in paths:
+        client.load_system_host_keys(path)
+    if connection.is_connected:
+        port = int(connection.port or 22)
+        name = connection.host if port == 22 else f"[{connection.host}]:{port}"
+        keys = paramiko.HostKeys()
+        for path in paths:
+            keys.load(path)
+        if not keys.check(name, connection.transport.get_remote_server_key()):
+            raise paramiko.SSHException(f"host key of {name} is not in known_hosts")
+
+
+def describe(exc: BaseException) -> str:
+    """One line for a foreign exception (paramiko, invoke, socket)."""
+    if isinstance(exc, invoke.exceptions.CommandTimedOut):
+        return f"no answer within {exc.timeout:g}s"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__

@@ -1,0 +1,315 @@
+"""The program SshTarget runs ON THE HOST: one request in, one JSON reply out.
+
+Nothing is installed on the host. ``ssh_exec.program()`` joins this file and
+``ssh_remote_facts`` into one ``python3 -c`` program; the request is a JSON
+object ``{"op": ..., ...}`` in ``argv[1]`` and the reply one JSON line on
+stdout: ``{"ok": RESULT}`` or ``{"error": TEXT, "kind": KIND}``. Everything a
+call needs happens in that one invocation: one SSH round trip.
+
+This file holds the actions (run, spawn, XML-RPC relay, lock, glob, fsync) and
+``main``; the facts (processes, sockets) are in ``ssh_remote_facts``. Standard
+library only, Python 3.7 or later, no imports from portbook: on the host this
+file is executed on its own.
+
+Two requests outlive their reply. ``lock`` flocks a folder and holds it until
+its stdin reaches EOF (the controller releasing it, or the SSH connection
+dying). ``spawn`` leaves a waiter process that reaps the new process and writes
+its exit code for ``exit_code``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+# Other modules are imported where they are used: each call is a fresh Python on the
+# host, and importing http.client, subprocess or tempfile up front costs ~20 ms a call.
+
+WAITER = (
+    "import os,sys\n"
+    "p=int(sys.argv[1]);s=os.waitpid(p,0)[1]\n"
+    "c=-os.WTERMSIG(s) if os.WIFSIGNALED(s) else os.WEXITSTATUS(s)\n"
+    "t=sys.argv[2]+'.tmp'\n"
+    "with open(t,'w') as f:f.write(str(c))\n"
+    "os.rename(t,sys.argv[2])\n"
+)
+"""What the spawn reaper execs into (a short command line in ps): wait, record the code."""
+
+
+class Fail(Exception):
+    """A failure reported to the controller as ``{"error": text, "kind": kind}``."""
+
+    def __init__(self, kind: str, text: str) -> None:
+        super().__init__(text)
+        self.kind = kind
+        self.text = text
+
+
+def op_facts(req: dict[str, Any]) -> dict[str, Any]:
+    """The interpreter's real path, the environment, who we are, whether psutil is there."""
+    try:
+        importlib.import_module("psutil")
+        has_psutil = True
+    except ImportError:
+        has_psutil = False
+    return {
+        "python": sys.executable,
+        "env": dict(os.environ),
+        "uid": os.getuid(),
+        "gid": os.getgid(),
+        "psutil": has_psutil,
+    }
+
+
+def op_run(req: dict[str, Any]) -> dict[str, Any]:
+    """Run a command to completion, output captured, stdin empty; killed at the timeout."""
+    import subprocess
+
+    try:
+        done = subprocess.run(
+            req["argv"],
+            cwd=req.get("cwd"),
+            env=req.get("env"),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=req["timeout"],
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise Fail("timeout", f"did not finish within {req['timeout']:g}s") from exc
+    return {
+        "code": done.returncode,
+        "stdout": done.stdout.decode("utf-8", "replace"),
+        "stderr": done.stderr.decode("utf-8", "replace"),
+    }
+
+
+def _exec_child(req: dict[str, Any], errors: int) -> None:
+    """In the new process: own session, cwd, log, user, then exec; report failure on ``errors``."""
+    try:
+        os.setsid()
+        os.chdir(req["cwd"])
+        log = os.open(req["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        user = req.get("user")
+        if user and os.geteuid() == 0:
+            import pwd
+
+            entry = pwd.getpwnam(user)
+            os.initgroups(user, entry.pw_gid)
+            os.setgid(entry.pw_gid)
+            os.setuid(entry.pw_uid)
+        os.execvpe(req["argv"][0], req["argv"], req["env"])
+    except BaseException as exc:  # anything: report it, never return into the reaper's code
+        text = getattr(exc, "strerror", None) or str(exc)
+        os.write(errors, text.encode("utf-8", "replace"))
+    finally:
+        os._exit(127)
+
+
+def _read_all(fd: int) -> bytes:
+    data = b""
+    while True:
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            return data
+        data += chunk
+
+
+def _reap(req: dict[str, Any], report: int, status: str) -> None:
+    """In the reaper: start the process, report its pid, then exec into the waiter."""
+    os.setsid()
+    os.chdir("/")
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):  # let go of the SSH channel so the launcher's command can end
+        os.dup2(null, fd)
+    err_r, err_w = os.pipe()  # close-on-exec: EOF without data means the exec worked
+    child = os.fork()
+    if child == 0:
+        os.close(err_r)
+        _exec_child(req, err_w)
+    os.close(err_w)
+    failure = _read_all(err_r)
+    if failure:
+        os.waitpid(child, 0)
+        os.write(report, json.dumps({"error": failure.decode("utf-8", "replace")}).encode())
+        os._exit(0)
+    os.write(report, json.dumps({"pid": child}).encode())
+    os.close(report)
+    os.execv(sys.executable, [sys.executable, "-c", WAITER, str(child), status])
+
+
+def op_spawn(req: dict[str, Any]) -> dict[str, Any]:
+    """Start a command in its own session, output appended to ``log``; its pid and waiter.
+
+    The launcher (this process) forks a reaper, which forks the command and
+    then becomes the waiter that records its exit code in ``dir/status``.
+    """
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="portbook-spawn-")
+    read_end, write_end = os.pipe()
+    reaper = os.fork()
+    if reaper == 0:
+        try:
+            os.close(read_end)
+            _reap(req, write_end, os.path.join(folder, "status"))
+        finally:
+            os._exit(1)
+    os.close(write_end)
+    answer = json.loads(_read_all(read_end).decode() or '{"error": "the reaper died"}')
+    if "error" in answer:
+        with contextlib.suppress(OSError):
+            os.waitpid(reaper, 0)
+            os.rmdir(folder)
+        raise Fail("os", answer["error"])
+    return {"pid": answer["pid"], "waiter": reaper, "dir": folder}
+
+
+def op_glob(req: dict[str, Any]) -> list[str]:
+    """Sorted paths matching a shell pattern."""
+    import glob
+
+    return sorted(glob.glob(req["pattern"]))
+
+
+def op_fsync(req: dict[str, Any]) -> None:
+    """fsync files and folders (for SFTP servers without fsync@openssh.com)."""
+    for path in req["paths"]:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def op_rpc(req: dict[str, Any]) -> dict[str, Any]:
+    """POST an XML-RPC body (built by the controller) to the socket; the HTTP status and body."""
+    import base64
+    import http.client
+    import socket
+
+    class UnixHTTP(http.client.HTTPConnection):
+        """HTTP over a unix socket, as supervisorctl talks to supervisord."""
+
+        def connect(self) -> None:
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.settimeout(self.timeout)
+            self.sock.connect(req["socket"])
+
+    conn = UnixHTTP("localhost", timeout=req["timeout"])
+    try:
+        conn.request("POST", "/RPC2", base64.b64decode(req["body"]), {"Content-Type": "text/xml"})
+        answer = conn.getresponse()
+        data = answer.read()
+    except (OSError, http.client.HTTPException) as exc:
+        raise Fail("connect", getattr(exc, "strerror", None) or str(exc) or repr(exc)) from exc
+    finally:
+        conn.close()
+    return {"status": answer.status, "body": base64.b64encode(data).decode()}
+
+
+def _holder(info: str) -> str:
+    deadline = time.monotonic() + 1.0  # the holder writes its pid just after it takes the lock
+    while True:
+        try:
+            with open(info, "rb") as handle:
+                words = handle.read(200).decode("utf-8", "replace").split()
+        except OSError:
+            words = []
+        if len(words) >= 2:
+            return f"locked by pid {words[0]} since {words[1]}"
+        if time.monotonic() > deadline:
+            return "locked by another portbook run"
+        time.sleep(0.02)
+
+
+def _write_info(path: str, text: str) -> None:
+    import tempfile
+
+    folder = os.path.dirname(path)
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".portbook-", dir=folder)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
+def _released() -> bool:
+    """True once stdin is at EOF: the controller let go, or its connection died."""
+    return not os.read(sys.stdin.fileno(), 4096)
+
+
+def op_lock(req: dict[str, Any]) -> None:
+    """flock ``folder``, reply, then hold it ("PID TIME" in ``info``) until stdin closes."""
+    import fcntl
+    import select
+
+    folder, info = req["folder"], req["info"]
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if not req["wait"]:
+                raise Fail("locked", _holder(info)) from None
+            if select.select([sys.stdin], [], [], 0.2)[0] and _released():
+                raise Fail("cancelled", "the controller went away while waiting") from None
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    try:
+        _write_info(info, f"{os.getpid()} {stamp}\n")
+        reply({"ok": {"pid": os.getpid(), "since": stamp}})
+        while not _released():
+            pass
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(info)
+        with contextlib.suppress(OSError):
+            os.rmdir(os.path.dirname(info))
+        os.close(fd)
+
+
+OPS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "facts": op_facts,
+    "fsync": op_fsync,
+    "glob": op_glob,
+    "lock": op_lock,
+    "rpc": op_rpc,
+    "run": op_run,
+    "spawn": op_spawn,
+}
+
+
+def reply(doc: dict[str, Any]) -> None:
+    """Write one JSON line to stdout, now."""
+    sys.stdout.write(json.dumps(doc) + "\n")
+    sys.stdout.flush()
+
+
+def main(argv: list[str], ops: dict[str, Callable[[dict[str, Any]], Any]]) -> int:
+    """Answer the request in ``argv[1]`` with ``ops[op]``; errors become ``{"error", "kind"}``."""
+    req = json.loads(argv[1])
+    try:
+        result = ops[req["op"]](req)
+    except Fail as exc:
+        reply({"error": exc.text, "kind": exc.kind})
+        return 0
+    except OSError as exc:
+        reply({"error": exc.strerror or str(exc), "kind": "os"})
+        return 0
+    if req["op"] != "lock":
+        reply({"ok": result})
+    return 0
