@@ -27,7 +27,7 @@ class Run:
     before: dict[str, ProgramState] | None = None
     journal: Journal | None = None
     deferred: list[tuple[str, str]] = field(default_factory=list)
-    baseline: frozenset[tuple[str, str, str]] = frozenset()
+    baseline: tuple[tuple[str, str, str], ...] = ()
     notes: dict[str, str] = field(default_factory=dict)
 
     def supervisor(self) -> Supervisor:

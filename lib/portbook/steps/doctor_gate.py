@@ -5,6 +5,7 @@ and never end with a finding that was not there before.
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from ..doctor.findings import Finding
 from ..doctor.run import run_checks
@@ -20,10 +21,19 @@ __all__ = ["DoctorAfter", "DoctorBefore", "finding_key"]
 _REPAIRED_BY_PROCEDURE = ("agreement.", "code.unknown-service", "code.no-get-port", "hardcoded.")
 
 
-def finding_key(finding: Finding) -> tuple[str, str, str]:
-    """A finding's identity across edits: check, file (line numbers shift) and message."""
+def finding_key(finding: Finding, spec: ServiceSpec | None = None) -> tuple[str, str, str]:
+    """A finding's identity across the procedure's own edits.
+
+    Line numbers shift, a rename changes the name, a modify changes the port or category: the
+    same problem restated is not a new one. So the key is the check, the file, and the message
+    with the old name read as the new one and numbers and categories blanked.
+    """
     path, _, line = finding.place.rpartition(":")
-    return finding.check, path if line.isdigit() else finding.place, finding.message
+    message = finding.message
+    if spec is not None and spec.previous_name and spec.previous_name != spec.name:
+        message = re.sub(rf"\b{re.escape(spec.previous_name)}\b", spec.name, message)
+    message = re.sub(r"\b(core|watchdog)\b", "CATEGORY", re.sub(r"\d+", "N", message))
+    return finding.check, path if line.isdigit() else finding.place, message
 
 
 def _concerns(finding: Finding, spec: ServiceSpec) -> bool:
@@ -55,7 +65,7 @@ class DoctorBefore:
     def check(self, run: Run) -> Plan:
         """Run the static checks, keep them as the baseline, refuse on an error about NAME."""
         report = run_checks(run.target, run.settings, live=False)
-        run.baseline = frozenset(finding_key(f) for f in report.findings)
+        run.baseline = tuple(finding_key(f, run.spec) for f in report.findings)
         for f in report.findings:
             if (
                 f.severity == "error"
@@ -92,11 +102,14 @@ class DoctorAfter:
     def apply(self, run: Run, plan: Plan, entry: JournalEntry) -> str:
         """Fail with the first new finding, if any."""
         report = run_checks(run.target, run.settings, live=False)
-        new = [
-            f
-            for f in report.findings
-            if finding_key(f) not in run.baseline and not _kept_on_purpose(run, f)
-        ]
+        room = Counter(run.baseline)
+        new = []
+        for f in report.findings:
+            key = finding_key(f, run.spec)
+            if room[key] > 0:
+                room[key] -= 1
+            elif not _kept_on_purpose(run, f):
+                new.append(f)
         if new:
             f = new[0]
             raise StepFailed(
