@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from .model import Outcome, Plan, ServiceSpec, StepResult
 from .secrets import mask_secrets
 
-__all__ = ["outcome_json", "plan_text", "step_line", "summary_line"]
+__all__ = ["outcome_json", "plan_json", "plan_text", "step_line", "summary_line", "unified_diff"]
 
 
 def step_line(result: StepResult) -> str:
@@ -70,7 +70,7 @@ def plan_text(
         out.append(f"[{number}] {name:<16} {mark:<4} {plan.summary}")
         programs.extend(p for p in plan.programs if p not in programs)
         for change in plan.files:
-            out.append(_diff(change.path, change.before, change.after, root))
+            out.append(unified_diff(change.path, change.before, change.after, root))
     out.append(f"port: {spec.port}")
     out.append(
         f"supervisor programs started, stopped or restarted: {', '.join(programs) or 'none'}"
@@ -96,7 +96,9 @@ def plan_json(
                 "name": n,
                 "status": "skipped" if p.skip_reason else "planned",
                 "detail": mask_secrets(p.summary),
-                "diffs": [mask_secrets(_diff(c.path, c.before, c.after, root)) for c in p.files],
+                "diffs": [
+                    mask_secrets(unified_diff(c.path, c.before, c.after, root)) for c in p.files
+                ],
                 "programs": list(p.programs),
             }
             for n, p in zip(names, plans, strict=True)
@@ -106,7 +108,8 @@ def plan_json(
     return json.dumps(doc)
 
 
-def _diff(path: str, before: bytes | None, after: bytes | None, root: str) -> str:
+def unified_diff(path: str, before: bytes | None, after: bytes | None, root: str) -> str:
+    """A unified diff of one file's change, paths shown relative to ``root``."""
     rel = path[len(root) + 1 :] if path.startswith(root + "/") else path
     a = (before or b"").decode("utf-8", "replace").splitlines(keepends=True)
     b = (after or b"").decode("utf-8", "replace").splitlines(keepends=True)

@@ -6,12 +6,12 @@ only ever puts a key in a finding, never a value.
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Sequence
 from typing import Any
 
 from portbook.model import Plan
+from portbook.report import unified_diff
 from portbook.secrets import mask_secrets
 
 from .findings import Finding
@@ -69,26 +69,13 @@ def report_json(report: DoctorReport, host: str, root: str, **extra: Any) -> str
     return json.dumps(doc)
 
 
-def _diff(path: str, before: bytes | None, after: bytes | None, root: str) -> str:
-    rel = path[len(root) + 1 :] if path.startswith(root + "/") else path
-    a = (before or b"").decode("utf-8", "replace").splitlines(keepends=True)
-    b = (after or b"").decode("utf-8", "replace").splitlines(keepends=True)
-    lines = difflib.unified_diff(
-        a,
-        b,
-        "/dev/null" if before is None else f"a/{rel}",
-        "/dev/null" if after is None else f"b/{rel}",
-    )
-    return "".join(line if line.endswith("\n") else line + "\n" for line in lines).rstrip("\n")
-
-
 def plan_text(names: Sequence[str], plans: Sequence[Plan], root: str) -> str:
     """``doctor --fix --check``: each repair's plan and every file's unified diff."""
     out = ["plan: doctor --fix; nothing changed yet"]
     for number, (name, plan) in enumerate(zip(names, plans, strict=True), 1):
         mark = "skip" if plan.skip_reason else "do"
         out.append(f"[{number}] {name:<24} {mark:<4} {plan.summary}")
-        out += [_diff(c.path, c.before, c.after, root) for c in plan.files]
+        out += [unified_diff(c.path, c.before, c.after, root) for c in plan.files]
     programs = sorted({p for plan in plans for p in plan.programs})
     out.append(f"supervisor programs touched: {', '.join(programs) or 'none'}")
     return mask_secrets("\n".join(out))
@@ -101,7 +88,9 @@ def plan_json(names: Sequence[str], plans: Sequence[Plan], root: str) -> str:
             "name": name,
             "status": "skipped" if plan.skip_reason else "planned",
             "detail": mask_secrets(plan.summary),
-            "diffs": [mask_secrets(_diff(c.path, c.before, c.after, root)) for c in plan.files],
+            "diffs": [
+                mask_secrets(unified_diff(c.path, c.before, c.after, root)) for c in plan.files
+            ],
             "programs": list(plan.programs),
         }
         for name, plan in zip(names, plans, strict=True)
