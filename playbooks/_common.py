@@ -14,6 +14,8 @@ from portbook.model import Outcome, StepResult
 from portbook.report import outcome_json, step_line, summary_line
 from portbook.target import LocalTarget, Target
 
+ROOT_HELP = "The managed system's root folder (default: portbook.root, else the current folder)."
+
 
 def open_local(c: Context, root: str | None) -> tuple[Target, Settings]:
     """The local target and the settings for ``root`` (flag, config, or cwd)."""

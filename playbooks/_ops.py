@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
-from invoke import Exit
+from invoke import Context, Exit
 from portbook.config import Settings
 from portbook.errors import PortbookError
 from portbook.operation import OpResult
 from portbook.opreport import op_json, op_summary, plan_json, plan_text, services_table
 from portbook.status import StatusReport, read_status
 from portbook.target import Target
+
+from ._common import open_local, printer, refuse
 
 
 def show_plan(result: OpResult, settings: Settings, as_json: bool) -> None:
@@ -46,3 +49,24 @@ def _final_status(result: OpResult, target: Target) -> StatusReport | None:
         return read_status(target, op.system)
     except PortbookError:
         return None
+
+
+def run_op(
+    c: Context,
+    root: str | None,
+    check: bool,
+    as_json: bool,
+    procedure: str,
+    plan: Callable[[Target, Settings], OpResult],
+    run: Callable[..., OpResult],
+) -> None:
+    """The body of restart and recover: open the root, then plan only or run and report."""
+    try:
+        target, settings = open_local(c, root)
+    except PortbookError as exc:
+        refuse(exc, as_json, procedure)
+        return
+    if check:
+        show_plan(plan(target, settings), settings, as_json)
+        return
+    finish_op(run(target, settings, on_step=printer(as_json)), target, settings, as_json)

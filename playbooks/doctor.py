@@ -15,9 +15,7 @@ from portbook.errors import InvalidInput, PortbookError
 from portbook.report import outcome_json, summary_line
 from portbook.target import Target
 
-from ._common import open_local, printer, refuse
-
-ROOT_HELP = "The managed system's root folder (default: portbook.root, else the current folder)."
+from ._common import ROOT_HELP, open_local, printer, refuse
 
 
 @task(

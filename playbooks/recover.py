@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from invoke import Context, task
-from portbook.errors import PortbookError
 from portbook.recover import plan_recover, recover_system
 
-from ._common import open_local, printer, refuse
-from ._ops import finish_op, show_plan
-
-ROOT_HELP = "The managed system's root folder (default: portbook.root, else the current folder)."
+from ._common import ROOT_HELP
+from ._ops import run_op
 
 
 @task(
@@ -30,15 +27,12 @@ def emergency(
     wait: bool = False,
 ) -> None:
     """Stop supervisord and the system's strays, free its ports, check config, start, verify."""
-    try:
-        target, settings = open_local(c, root)
-    except PortbookError as exc:
-        refuse(exc, json, "recover")
-        return
-    if check:
-        show_plan(plan_recover(target, settings, kill_foreign=kill_foreign), settings, json)
-        return
-    result = recover_system(
-        target, settings, kill_foreign=kill_foreign, wait=wait, on_step=printer(json)
+    run_op(
+        c,
+        root,
+        check,
+        json,
+        "recover",
+        lambda t, s: plan_recover(t, s, kill_foreign=kill_foreign),
+        lambda t, s, **kw: recover_system(t, s, kill_foreign=kill_foreign, wait=wait, **kw),
     )
-    finish_op(result, target, settings, json)

@@ -23,9 +23,7 @@ from portbook.service import AddRequest, add_service, plan_add
 from portbook.service import rollback as rollback_run
 from portbook.system import read_system
 
-from ._common import finish, open_local, printer, refuse
-
-ROOT_HELP = "The managed system's root folder (default: portbook.root, else the current folder)."
+from ._common import ROOT_HELP, finish, open_local, printer, refuse
 
 
 @task(

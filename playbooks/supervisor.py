@@ -8,10 +8,8 @@ from portbook.restart import plan_restart, restart_system
 from portbook.status import read_status, status_json, status_table
 from portbook.system import read_system
 
-from ._common import open_local, printer, refuse
-from ._ops import finish_op, show_plan
-
-ROOT_HELP = "The managed system's root folder (default: portbook.root, else the current folder)."
+from ._common import ROOT_HELP, open_local, refuse
+from ._ops import run_op
 
 
 @task(
@@ -32,18 +30,15 @@ def restart(
     wait: bool = False,
 ) -> None:
     """Master restart from the manifest: stop supervisord and our strays, start, verify ports."""
-    try:
-        target, settings = open_local(c, root)
-    except PortbookError as exc:
-        refuse(exc, json, "restart")
-        return
-    if check:
-        show_plan(plan_restart(target, settings, use_script=use_script), settings, json)
-        return
-    result = restart_system(
-        target, settings, use_script=use_script, wait=wait, on_step=printer(json)
+    run_op(
+        c,
+        root,
+        check,
+        json,
+        "restart",
+        lambda t, s: plan_restart(t, s, use_script=use_script),
+        lambda t, s, **kw: restart_system(t, s, use_script=use_script, wait=wait, **kw),
     )
-    finish_op(result, target, settings, json)
 
 
 @task(help={"root": ROOT_HELP, "json": "Print exactly one JSON object on stdout."})

@@ -97,8 +97,9 @@ def test_run_killed_after_a_step_is_undone_by_rollback(demo: DemoSystem, k: int)
     assert not any(lst.port == port for lst in demo.target.listeners())
 
 
-def test_two_adds_at_once_never_corrupt_the_registry(demo: DemoSystem) -> None:
-    procs = [
+def _two_adds_at_once(demo: DemoSystem, *extra: str) -> list[subprocess.Popen[str]]:
+    """Start ``service.add`` for risk_a and risk_b at the same moment, as two operators would."""
+    return [
         subprocess.Popen(
             [
                 sys.executable,
@@ -110,6 +111,7 @@ def test_two_adds_at_once_never_corrupt_the_registry(demo: DemoSystem) -> None:
                 "--root",
                 demo.root,
                 "--json",
+                *extra,
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -118,6 +120,10 @@ def test_two_adds_at_once_never_corrupt_the_registry(demo: DemoSystem) -> None:
         )
         for name in ("risk_a", "risk_b")
     ]
+
+
+def test_two_adds_at_once_never_corrupt_the_registry(demo: DemoSystem) -> None:
+    procs = _two_adds_at_once(demo)
     outputs = [p.communicate(timeout=120) for p in procs]
     codes = sorted(p.returncode for p in procs)
     assert codes in ([0, 0], [0, 2]), outputs
@@ -138,27 +144,7 @@ def test_two_adds_at_once_never_corrupt_the_registry(demo: DemoSystem) -> None:
 
 
 def test_wait_lets_the_second_add_run_after_the_first(demo: DemoSystem) -> None:
-    procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "portbook",
-                "service.add",
-                "--name",
-                name,
-                "--root",
-                demo.root,
-                "--json",
-                "--wait",
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=cli_env(),
-        )
-        for name in ("risk_a", "risk_b")
-    ]
+    procs = _two_adds_at_once(demo, "--wait")
     outputs = [p.communicate(timeout=180) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
     states = demo.states()
