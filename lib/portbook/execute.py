@@ -19,7 +19,7 @@ from .steps import Run, Step
 from .system import read_system
 from .target import Target
 
-__all__ = ["OnStep", "Prepare", "execute", "plan", "rollback"]
+__all__ = ["OnStep", "Prepare", "execute", "plan", "release_journal", "rollback"]
 
 OnStep = Callable[[StepResult], None]
 Prepare = Callable[[], Run]
@@ -34,15 +34,20 @@ def execute(
     *,
     wait: bool = False,
     on_step: OnStep = lambda r: None,
+    keep_journal: bool = False,
 ) -> Outcome:
-    """Run ``procedure``'s steps (or ``steps``, for fault injection); never raises."""
+    """Run ``procedure``'s steps (or ``steps``, for fault injection); never raises.
+
+    ``keep_journal``: a finished run leaves its journal (completed) for a fleet
+    rollback; ``release_journal`` or ``rollback`` clears it.
+    """
     outcome = Outcome(procedure, target.host)
     try:
         with root_lock(target, settings, wait=wait):
             _refuse_leftover_journal(target, settings)
             run = prepare()
             run.journal = Journal(target, settings, procedure, asdict(run.spec))
-            run_steps(run, steps or PROCEDURES[procedure], outcome, on_step)
+            run_steps(run, steps or PROCEDURES[procedure], outcome, on_step, keep_journal)
     except PortbookError as exc:
         outcome.error, outcome.code = str(exc), exc.code
     except Exception as exc:  # a bug: the runner has already unwound; report, don't trace
@@ -98,8 +103,40 @@ def rollback(
     return outcome
 
 
+def release_journal(target: Target, settings: Settings, *, wait: bool = False) -> Outcome:
+    """Accept a completed run kept for a fleet rollback: clear its journal, undo nothing.
+
+    Refuses (exit 2) when the journal is that of an unfinished run: that one
+    must be rolled back. Never raises.
+    """
+    outcome = Outcome("release", target.host)
+    try:
+        with root_lock(target, settings, wait=wait):
+            journal = Journal.load(target, settings)
+            if journal is None:
+                outcome.steps.append(StepResult("journal", "skipped", 0.0, "no journal"))
+                return outcome
+            if not journal.completed:
+                raise Refused(
+                    f"{journal.path} is an unfinished {journal.procedure}: "
+                    "run `invoke service.rollback`, not --keep-changes"
+                )
+            journal.discard()
+            outcome.procedure = f"release of {journal.procedure}"
+            outcome.steps.append(StepResult("journal", "ok", 0.0, "kept changes; journal cleared"))
+    except PortbookError as exc:
+        outcome.error, outcome.code = str(exc), exc.code
+    return outcome
+
+
 def _refuse_leftover_journal(target: Target, settings: Settings) -> None:
     journal = Journal.load(target, settings)
+    if journal is not None and journal.completed:
+        raise Refused(
+            f"a completed {journal.procedure} kept for --fleet-rollback left {journal.path}: "
+            "run `invoke service.rollback` to undo it, or "
+            "`invoke service.rollback --keep-changes` to accept it"
+        )
     if journal is not None:
         raise Refused(
             f"an unfinished {journal.procedure} (pid {journal.pid}) left {journal.path}: "

@@ -48,6 +48,7 @@ class Journal:
     pid: int = field(default_factory=os.getpid)
     started: float = field(default_factory=time.time)
     entries: list[JournalEntry] = field(default_factory=list)
+    completed: bool = False
 
     @property
     def path(self) -> str:
@@ -70,7 +71,14 @@ class Journal:
             doc = json.loads(raw)
             entries = [JournalEntry(**e) for e in doc["entries"]]
             return cls(
-                target, settings, doc["procedure"], doc["spec"], doc["pid"], doc["started"], entries
+                target,
+                settings,
+                doc["procedure"],
+                doc["spec"],
+                doc["pid"],
+                doc["started"],
+                entries,
+                bool(doc.get("completed", False)),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise TargetError(f"{path}: unreadable journal ({exc}); inspect it by hand") from exc
@@ -117,9 +125,15 @@ class Journal:
             "started": self.started,
             "spec": self.spec,
             "entries": [asdict(e) for e in self.entries],
+            "completed": self.completed,
         }
         self.target.makedirs(self.settings.journal_dir)
         self.target.write_atomic(self.path, json.dumps(doc, indent=1).encode())
+
+    def complete(self) -> None:
+        """Keep the journal of a finished run so it can still be undone (``--fleet-rollback``)."""
+        self.completed = True
+        self.save()
 
     def discard(self) -> None:
         """Remove the journal and its backups after a clean finish or a full undo."""

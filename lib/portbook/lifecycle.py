@@ -69,9 +69,10 @@ def modify_service(
     wait: bool = False,
     on_step: OnStep = lambda r: None,
     steps: Sequence[Step] | None = None,
+    keep_journal: bool = False,
 ) -> Outcome:
     """Run MODIFY; never raises."""
-    return _execute(target, settings, request, wait, on_step, steps)
+    return _execute(target, settings, request, wait, on_step, steps, keep_journal)
 
 
 def rename_service(
@@ -82,9 +83,10 @@ def rename_service(
     wait: bool = False,
     on_step: OnStep = lambda r: None,
     steps: Sequence[Step] | None = None,
+    keep_journal: bool = False,
 ) -> Outcome:
     """Run RENAME; never raises."""
-    return _execute(target, settings, request, wait, on_step, steps)
+    return _execute(target, settings, request, wait, on_step, steps, keep_journal)
 
 
 def remove_service(
@@ -95,9 +97,10 @@ def remove_service(
     wait: bool = False,
     on_step: OnStep = lambda r: None,
     steps: Sequence[Step] | None = None,
+    keep_journal: bool = False,
 ) -> Outcome:
     """Run REMOVE; never raises."""
-    return _execute(target, settings, request, wait, on_step, steps)
+    return _execute(target, settings, request, wait, on_step, steps, keep_journal)
 
 
 def plan_change(
@@ -116,10 +119,19 @@ def _execute(
     wait: bool,
     on_step: OnStep,
     steps: Sequence[Step] | None,
+    keep_journal: bool,
 ) -> Outcome:
     prepare = partial(_prepare, target, settings, request)
+    procedure = _PROCEDURE[type(request)]
     return execute(
-        target, settings, _PROCEDURE[type(request)], prepare, steps, wait=wait, on_step=on_step
+        target,
+        settings,
+        procedure,
+        prepare,
+        steps,
+        wait=wait,
+        on_step=on_step,
+        keep_journal=keep_journal,
     )
 
 

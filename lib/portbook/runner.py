@@ -28,8 +28,18 @@ def plan_all(run: Run, steps: Sequence[Step]) -> list[Plan]:
     return [step.check(run) for step in steps]
 
 
-def run_steps(run: Run, steps: Sequence[Step], outcome: Outcome, on_step: Listener) -> None:
-    """Apply ``steps`` with journaling; unwind everything on the first failure."""
+def run_steps(
+    run: Run,
+    steps: Sequence[Step],
+    outcome: Outcome,
+    on_step: Listener,
+    keep_journal: bool = False,
+) -> None:
+    """Apply ``steps`` with journaling; unwind everything on the first failure.
+
+    ``keep_journal`` keeps a finished run's journal (marked completed) so a fleet
+    rollback can still undo it; otherwise it is discarded.
+    """
     plans = plan_all(run, steps)
     assert run.journal is not None
     for step, plan in zip(steps, plans, strict=True):
@@ -52,7 +62,10 @@ def run_steps(run: Run, steps: Sequence[Step], outcome: Outcome, on_step: Listen
         )
         status: StepStatus = "changed" if plan.files or plan.programs else "ok"
         _emit(outcome, on_step, StepResult(step.name, status, time.monotonic() - started, detail))
-    run.journal.discard()
+    if keep_journal:
+        run.journal.complete()
+    else:
+        run.journal.discard()
 
 
 def undo_journal(run: Run, steps: Sequence[Step], on_step: Listener) -> list[str]:

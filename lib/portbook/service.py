@@ -57,14 +57,27 @@ def add_service(
     wait: bool = False,
     on_step: OnStep = lambda r: None,
     steps: Sequence[Step] = ADD,
+    keep_journal: bool = False,
 ) -> Outcome:
-    """Run ADD (or ``steps``, for fault injection): journaled, undone on failure; never raises."""
+    """Run ADD (or ``steps``, for fault injection): journaled, undone on failure; never raises.
+
+    ``keep_journal`` keeps the finished run undoable (see ``execute``).
+    """
     try:
         _check_restart(restart)
     except PortbookError as exc:
         return Outcome("add", target.host, error=str(exc), code=exc.code)
     prepare = partial(_prepare, target, settings, request, restart)
-    return execute(target, settings, "add", prepare, steps, wait=wait, on_step=on_step)
+    return execute(
+        target,
+        settings,
+        "add",
+        prepare,
+        steps,
+        wait=wait,
+        on_step=on_step,
+        keep_journal=keep_journal,
+    )
 
 
 def plan_add(

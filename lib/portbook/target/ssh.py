@@ -63,6 +63,7 @@ class SshTarget(RemoteCalls):
         python: str = "python3",
         use_psutil: bool = True,
         check_host_key: bool = True,
+        accept_new_keys: bool = False,
     ) -> None:
         self.connection = connection
         port = int(connection.port or 22)
@@ -81,7 +82,7 @@ class SshTarget(RemoteCalls):
         self._locks: dict[int, HeldLock] = {}
         if check_host_key:
             with self._translated("host key check failed"):
-                check_host_keys(connection, known_hosts)
+                check_host_keys(connection, known_hosts, accept_new_keys)
 
     # --- connection ----------------------------------------------------------------------
 
@@ -274,11 +275,13 @@ def connect(
     python: str = "python3",
     use_psutil: bool = True,
     connect_timeout: int = 10,
+    accept_new_keys: bool = False,
 ) -> SshTarget:
     """Open an SshTarget to ``host`` (``user@host:port`` works too); host key checked.
 
     ``key_filename`` alone is tried when given (no other keys looked for);
-    ``known_hosts`` adds a known_hosts file to ``~/.ssh/known_hosts``.
+    ``known_hosts`` adds a known_hosts file to ``~/.ssh/known_hosts``;
+    ``accept_new_keys`` records an unknown host's key there (a changed key is refused).
     """
     kwargs: dict[str, Any] = {"allow_agent": use_agent}
     if key_filename:
@@ -286,7 +289,13 @@ def connect(
     connection = Connection(
         host, user=user, port=port, connect_timeout=connect_timeout, connect_kwargs=kwargs
     )
-    target = SshTarget(connection, known_hosts=known_hosts, python=python, use_psutil=use_psutil)
+    target = SshTarget(
+        connection,
+        known_hosts=known_hosts,
+        python=python,
+        use_psutil=use_psutil,
+        accept_new_keys=accept_new_keys,
+    )
     try:
         target.open()
     except BaseException:

@@ -35,6 +35,7 @@ from ..errors import TargetError
 __all__ = [
     "GLOBAL_KNOWN_HOSTS",
     "PROBE_TIMEOUT",
+    "AcceptNewPolicy",
     "HeldLock",
     "Remote",
     "RemoteError",
@@ -211,18 +212,44 @@ class HeldLock:
             self.channel.close()
 
 
-def check_host_keys(connection: Any, known_hosts: str | None) -> None:
+class AcceptNewPolicy(paramiko.MissingHostKeyPolicy):  # type: ignore[misc]
+    """OpenSSH's ``accept-new``: record an unknown host's key; a changed key is still refused.
+
+    paramiko itself raises ``BadHostKeyException`` for a known name whose key
+    differs, before any policy is asked.
+    """
+
+    def __init__(self, record_in: str) -> None:
+        self.record_in = record_in
+
+    def missing_host_key(self, client: Any, hostname: str, key: Any) -> None:
+        """Append ``hostname key`` to the known_hosts file and accept it."""
+        folder = os.path.dirname(self.record_in)
+        if folder:
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+        with open(self.record_in, "a", encoding="ascii") as handle:
+            handle.write(f"{hostname} {key.get_name()} {key.get_base64()}\n")
+        client.get_host_keys().add(hostname, key.get_name(), key)
+
+
+def check_host_keys(connection: Any, known_hosts: str | None, accept_new: bool = False) -> None:
     """Refuse unknown or changed host keys (Fabric alone accepts any); check an open connection.
 
     Keys come from ``/etc/ssh/ssh_known_hosts``, ``~/.ssh/known_hosts`` (hashed
-    entries too) and ``known_hosts`` when given (which must exist).
+    entries too) and ``known_hosts`` when given (which must exist, unless
+    ``accept_new``). With ``accept_new`` an unknown host's key is recorded in
+    ``known_hosts`` (else ``~/.ssh/known_hosts``) and accepted.
     """
-    if known_hosts and not os.path.exists(known_hosts):
+    user_file = os.path.expanduser("~/.ssh/known_hosts")
+    if known_hosts and not os.path.exists(known_hosts) and not accept_new:
         raise FileNotFoundError(2, f"no such known_hosts file: {known_hosts}")
-    paths = [GLOBAL_KNOWN_HOSTS, os.path.expanduser("~/.ssh/known_hosts"), known_hosts or ""]
+    paths = [GLOBAL_KNOWN_HOSTS, user_file, known_hosts or ""]
     paths = [path for path in paths if path and os.path.exists(path)]
     client = connection.client
-    client.set_missing_host_key_policy(paramiko.RejectPolicy())
+    if accept_new:
+        client.set_missing_host_key_policy(AcceptNewPolicy(known_hosts or user_file))
+    else:
+        client.set_missing_host_key_policy(paramiko.RejectPolicy())
     for path in paths:
         client.load_system_host_keys(path)
     if connection.is_connected:
@@ -231,7 +258,10 @@ def check_host_keys(connection: Any, known_hosts: str | None) -> None:
         keys = paramiko.HostKeys()
         for path in paths:
             keys.load(path)
-        if not keys.check(name, connection.transport.get_remote_server_key()):
+        remote_key = connection.transport.get_remote_server_key()
+        if accept_new and keys.lookup(name) is None:
+            AcceptNewPolicy(known_hosts or user_file).missing_host_key(client, name, remote_key)
+        elif not keys.check(name, remote_key):
             raise paramiko.SSHException(f"host key of {name} is not in known_hosts")
 
 
