@@ -6,6 +6,7 @@ from invoke import Collection
 from portbook.config import DEFAULTS
 
 from . import demo, doctor, recover, service, supervisor
+from ._fleet import FLEET_DEFAULTS
 
 __all__ = ["namespace"]
 
@@ -18,5 +19,5 @@ def namespace() -> Collection:
     ns.add_collection(Collection.from_module(supervisor))
     ns.add_collection(Collection.from_module(recover))
     ns.add_task(doctor.doctor)
-    ns.configure({"portbook": dict(DEFAULTS)})
+    ns.configure({"portbook": dict(DEFAULTS), "fleet": dict(FLEET_DEFAULTS)})
     return ns

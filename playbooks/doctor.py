@@ -5,28 +5,35 @@ from __future__ import annotations
 import importlib
 import json as jsonlib
 import sys
+from functools import partial
 from types import ModuleType
+from typing import Any
 
 from invoke import Context, Exit, task
 from portbook.config import Settings
 from portbook.doctor.render import plan_json, plan_text, report_json, report_text
 from portbook.doctor.run import run_checks
 from portbook.errors import InvalidInput, PortbookError
+from portbook.fleet.rollout import FleetJob, HostRun
 from portbook.report import outcome_json, summary_line
 from portbook.target import Target
 
 from ._common import ROOT_HELP, open_local, printer, refuse
+from ._fleet import Fleet, fleet_help, run_fleet
+from ._jobs import steps_to
 
 
 @task(
-    help={
-        "root": ROOT_HELP,
-        "fix": "Apply the mechanical repairs (journaled), then check again and report the rest.",
-        "check": "With --fix: change nothing, print the repairs' plan and diffs.",
-        "json": "Print exactly one JSON object on stdout.",
-        "only": "Comma-separated check ids or families (e.g. policy,supervisor.tmp-log).",
-        "wait": "With --fix: wait for another portbook run's lock instead of refusing.",
-    }
+    help=fleet_help(
+        {
+            "root": ROOT_HELP,
+            "fix": "Apply the mechanical repairs (journaled), then check again, report the rest.",
+            "check": "With --fix: change nothing, print the repairs' plan and diffs.",
+            "json": "Print exactly one JSON object on stdout.",
+            "only": "Comma-separated check ids or families (e.g. policy,supervisor.tmp-log).",
+            "wait": "With --fix: wait for another portbook run's lock instead of refusing.",
+        }
+    )
 )
 def doctor(
     c: Context,
@@ -36,8 +43,21 @@ def doctor(
     json: bool = False,
     only: str | None = None,
     wait: bool = False,
+    hosts: str | None = None,
+    inventory: str | None = None,
+    serial: str | None = None,
+    max_fail: str | None = None,
+    accept_new_keys: bool = False,
 ) -> None:
     """Check the four places, code, supervisor and live ports; exit 1 when an error is found."""
+    fleet = Fleet(hosts, inventory, serial, max_fail, False, accept_new_keys)
+    if fleet.selection(c):
+        if not fix:
+            serial, max_fail = "1000", "1000000"  # read-only: every host at once, never stop
+            fleet = Fleet(hosts, inventory, serial, max_fail, False, accept_new_keys)
+        job = FleetJob("doctor", partial(_host_doctor, only or "", fix, check, wait))
+        run_fleet(c, fleet, "doctor", job, json)
+        return
     try:
         target, settings = open_local(c, root)
         names = [n for n in (only or "").split(",") if n.strip()]
@@ -53,6 +73,34 @@ def doctor(
     print(report_json(report, target.host, settings.root) if json else report_text(report))
     if report.code:
         raise Exit(code=report.code)
+
+
+def _host_doctor(
+    only: str, fix: bool, check: bool, wait: bool, target: Target, settings: Settings, emit: Any
+) -> HostRun:
+    """doctor on one host of a fleet: checks, or repairs then checks (lines through ``emit``)."""
+    names = [n for n in only.split(",") if n.strip()]
+    if fix and names:
+        raise InvalidInput("--only cannot be combined with --fix: --fix repairs everything")
+    if fix and check:
+        plan_names, plans = _fixes().fix_plan(target, settings)
+        emit(plan_text(plan_names, plans, settings.root))
+        return HostRun(doc=jsonlib.loads(plan_json(plan_names, plans, settings.root)))
+    fixed = None
+    if fix:
+        fixed = _fixes().fix_system(target, settings, wait=wait, on_step=steps_to(emit))
+        emit(summary_line(fixed))
+    report = run_checks(target, settings, names)
+    emit(report_text(report))
+    code = (fixed.code if fixed else 0) or report.code
+    error = fixed.error if fixed and fixed.code else None
+    counts = report_json(report, target.host, settings.root)
+    run = HostRun(
+        code, error or (None if not code else "doctor found errors"), doc=jsonlib.loads(counts)
+    )
+    if fixed is not None:
+        run.steps, run.changed = list(fixed.steps), bool(fixed.changed_files)
+    return run
 
 
 def _fixes() -> ModuleType:

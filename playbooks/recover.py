@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from invoke import Context, task
 from portbook.recover import plan_recover, recover_system
 
 from ._common import ROOT_HELP
+from ._fleet import Fleet, fleet_help, run_fleet
+from ._jobs import op_job
 from ._ops import run_op
 
 
 @task(
-    help={
-        "root": ROOT_HELP,
-        "check": "Change nothing: print what would be stopped and why.",
-        "kill_foreign": "Also stop foreign processes holding a manifest port (else: refuse).",
-        "json": "Print exactly one JSON object on stdout.",
-        "wait": "Wait for another portbook run's lock instead of refusing.",
-    }
+    help=fleet_help(
+        {
+            "root": ROOT_HELP,
+            "check": "Change nothing: print what would be stopped and why.",
+            "kill_foreign": "Also stop foreign processes holding a manifest port (else: refuse).",
+            "json": "Print exactly one JSON object on stdout.",
+            "wait": "Wait for another portbook run's lock instead of refusing.",
+        }
+    )
 )
 def emergency(
     c: Context,
@@ -25,14 +31,17 @@ def emergency(
     kill_foreign: bool = False,
     json: bool = False,
     wait: bool = False,
+    hosts: str | None = None,
+    inventory: str | None = None,
+    serial: str | None = None,
+    max_fail: str | None = None,
+    accept_new_keys: bool = False,
 ) -> None:
     """Stop supervisord and the system's strays, free its ports, check config, start, verify."""
-    run_op(
-        c,
-        root,
-        check,
-        json,
-        "recover",
-        lambda t, s: plan_recover(t, s, kill_foreign=kill_foreign),
-        lambda t, s, **kw: recover_system(t, s, kill_foreign=kill_foreign, wait=wait, **kw),
-    )
+    plan = partial(plan_recover, kill_foreign=kill_foreign)
+    run = partial(recover_system, kill_foreign=kill_foreign, wait=wait)
+    fleet = Fleet(hosts, inventory, serial, max_fail, False, accept_new_keys)
+    if fleet.selection(c):
+        run_fleet(c, fleet, "recover", op_job("recover", check, plan, run), json)
+        return
+    run_op(c, root, check, json, "recover", plan, run)

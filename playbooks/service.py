@@ -6,7 +6,9 @@ import json as jsonlib
 from typing import Any
 
 from invoke import Context, task
+from portbook.config import Settings
 from portbook.errors import InvalidInput, PortbookError
+from portbook.execute import release_journal
 from portbook.lifecycle import (
     ModifyRequest,
     RemoveRequest,
@@ -22,26 +24,32 @@ from portbook.report import plan_json, plan_text
 from portbook.service import AddRequest, add_service, plan_add
 from portbook.service import rollback as rollback_run
 from portbook.system import read_system
+from portbook.target import Target
 
 from ._common import ROOT_HELP, finish, open_local, printer, refuse
+from ._fleet import Fleet, fleet_help, run_fleet
+from ._jobs import add_job, change_job, report_job, rollback_job
 
 
 @task(
     positional=[],
-    help={
-        "name": "Service name: ^[a-z][a-z0-9_]{0,63}$, new in all four places.",
-        "port": "Port (1024-65535). Default: the lowest free port in the category's range.",
-        "category": "core or watchdog (default watchdog).",
-        "description": "Manifest description (default: 'NAME service').",
-        "script": "Service script, relative to the root (default: <api_dir>/NAME.py).",
-        "command": "Full supervisor command line instead of '<python> SCRIPT'.",
-        "fix_code": "Rewrite hardcoded ports in the script to get_port(NAME).",
-        "root": ROOT_HELP,
-        "check": "Change nothing: print the plan, the diffs and the port.",
-        "restart": "targeted (default: only NAME starts) or master (full ordered restart).",
-        "json": "Print exactly one JSON object on stdout.",
-        "wait": "Wait for another portbook run's lock instead of refusing.",
-    },
+    help=fleet_help(
+        {
+            "name": "Service name: ^[a-z][a-z0-9_]{0,63}$, new in all four places.",
+            "port": "Port (1024-65535). Default: the lowest free port in the category's range.",
+            "category": "core or watchdog (default watchdog).",
+            "description": "Manifest description (default: 'NAME service').",
+            "script": "Service script, relative to the root (default: <api_dir>/NAME.py).",
+            "command": "Full supervisor command line instead of '<python> SCRIPT'.",
+            "fix_code": "Rewrite hardcoded ports in the script to get_port(NAME).",
+            "root": ROOT_HELP,
+            "check": "Change nothing: print the plan, the diffs and the port.",
+            "restart": "targeted (default: only NAME starts) or master (full ordered restart).",
+            "json": "Print exactly one JSON object on stdout.",
+            "wait": "Wait for another portbook run's lock instead of refusing.",
+        },
+        rollback=True,
+    ),
 )
 def add(
     c: Context,
@@ -57,8 +65,26 @@ def add(
     restart: str = "targeted",
     json: bool = False,
     wait: bool = False,
+    hosts: str | None = None,
+    inventory: str | None = None,
+    serial: str | None = None,
+    max_fail: str | None = None,
+    fleet_rollback: bool = False,
+    accept_new_keys: bool = False,
 ) -> None:
     """Add a service: fallback, manifest, code, supervisor, smoke test, apply, verify."""
+    fleet = Fleet(hosts, inventory, serial, max_fail, fleet_rollback, accept_new_keys)
+    if fleet.selection(c):
+        try:
+            request = AddRequest(
+                name, _port(port), category, description, script, command, fix_code
+            )
+        except PortbookError as exc:
+            refuse(exc, json, "add")
+            return
+        job = add_job(request, restart, check, wait, fleet_rollback)
+        run_fleet(c, fleet, "add", job, json)
+        return
     try:
         target, settings = open_local(c, root)
         request = AddRequest(name, _port(port), category, description, script, command, fix_code)
@@ -79,18 +105,21 @@ def add(
 
 @task(
     positional=[],
-    help={
-        "name": "The service to change (must be in the manifest).",
-        "port": "New port, or auto for the lowest free one in the category's range.",
-        "description": "New manifest description.",
-        "category": "Move to core or watchdog.",
-        "script": "New script, relative to the root: command becomes '<python> SCRIPT'.",
-        "command": "New full supervisor command line.",
-        "root": ROOT_HELP,
-        "check": "Change nothing: print the plan and the diffs.",
-        "json": "Print exactly one JSON object on stdout.",
-        "wait": "Wait for another portbook run's lock instead of refusing.",
-    },
+    help=fleet_help(
+        {
+            "name": "The service to change (must be in the manifest).",
+            "port": "New port, or auto for the lowest free one in the category's range.",
+            "description": "New manifest description.",
+            "category": "Move to core or watchdog.",
+            "script": "New script, relative to the root: command becomes '<python> SCRIPT'.",
+            "command": "New full supervisor command line.",
+            "root": ROOT_HELP,
+            "check": "Change nothing: print the plan and the diffs.",
+            "json": "Print exactly one JSON object on stdout.",
+            "wait": "Wait for another portbook run's lock instead of refusing.",
+        },
+        rollback=True,
+    ),
 )
 def modify(
     c: Context,
@@ -104,30 +133,33 @@ def modify(
     check: bool = False,
     json: bool = False,
     wait: bool = False,
+    hosts: str | None = None,
+    inventory: str | None = None,
+    serial: str | None = None,
+    max_fail: str | None = None,
+    fleet_rollback: bool = False,
+    accept_new_keys: bool = False,
 ) -> None:
     """Modify a service: manifest, fallback, section, smoke test, restart NAME alone, verify."""
-    _change(
-        c,
-        ModifyRequest(name, port, description, category, script, command),
-        modify_service,
-        root,
-        check,
-        json,
-        wait,
-    )
+    request = ModifyRequest(name, port, description, category, script, command)
+    fleet = Fleet(hosts, inventory, serial, max_fail, fleet_rollback, accept_new_keys)
+    _change(c, request, modify_service, root, check, json, wait, fleet)
 
 
 @task(
     positional=[],
-    help={
-        "name": "The service's current name.",
-        "to": "Its new name: ^[a-z][a-z0-9_]{0,63}$, new in all four places.",
-        "fix_code": "Rewrite get_port(OLD) to get_port(NEW) in its script.",
-        "root": ROOT_HELP,
-        "check": "Change nothing: print the plan and the diffs.",
-        "json": "Print exactly one JSON object on stdout.",
-        "wait": "Wait for another portbook run's lock instead of refusing.",
-    },
+    help=fleet_help(
+        {
+            "name": "The service's current name.",
+            "to": "Its new name: ^[a-z][a-z0-9_]{0,63}$, new in all four places.",
+            "fix_code": "Rewrite get_port(OLD) to get_port(NEW) in its script.",
+            "root": ROOT_HELP,
+            "check": "Change nothing: print the plan and the diffs.",
+            "json": "Print exactly one JSON object on stdout.",
+            "wait": "Wait for another portbook run's lock instead of refusing.",
+        },
+        rollback=True,
+    ),
 )
 def rename(
     c: Context,
@@ -138,21 +170,31 @@ def rename(
     check: bool = False,
     json: bool = False,
     wait: bool = False,
+    hosts: str | None = None,
+    inventory: str | None = None,
+    serial: str | None = None,
+    max_fail: str | None = None,
+    fleet_rollback: bool = False,
+    accept_new_keys: bool = False,
 ) -> None:
     """Rename a service in all four places, keeping its port; swap its supervisor group."""
-    _change(c, RenameRequest(name, to, fix_code), rename_service, root, check, json, wait)
+    fleet = Fleet(hosts, inventory, serial, max_fail, fleet_rollback, accept_new_keys)
+    _change(c, RenameRequest(name, to, fix_code), rename_service, root, check, json, wait, fleet)
 
 
 @task(
     positional=[],
-    help={
-        "name": "The service to remove.",
-        "delete_code": "Also delete its script (shown in the plan first).",
-        "root": ROOT_HELP,
-        "check": "Change nothing: print the plan and the diffs.",
-        "json": "Print exactly one JSON object on stdout.",
-        "wait": "Wait for another portbook run's lock instead of refusing.",
-    },
+    help=fleet_help(
+        {
+            "name": "The service to remove.",
+            "delete_code": "Also delete its script (shown in the plan first).",
+            "root": ROOT_HELP,
+            "check": "Change nothing: print the plan and the diffs.",
+            "json": "Print exactly one JSON object on stdout.",
+            "wait": "Wait for another portbook run's lock instead of refusing.",
+        },
+        rollback=True,
+    ),
 )
 def remove(
     c: Context,
@@ -162,15 +204,34 @@ def remove(
     check: bool = False,
     json: bool = False,
     wait: bool = False,
+    hosts: str | None = None,
+    inventory: str | None = None,
+    serial: str | None = None,
+    max_fail: str | None = None,
+    fleet_rollback: bool = False,
+    accept_new_keys: bool = False,
 ) -> None:
     """Remove a service: stop it, then its section, manifest entry and fallback; verify."""
-    _change(c, RemoveRequest(name, delete_code), remove_service, root, check, json, wait)
+    fleet = Fleet(hosts, inventory, serial, max_fail, fleet_rollback, accept_new_keys)
+    request = RemoveRequest(name, delete_code)
+    _change(c, request, remove_service, root, check, json, wait, fleet)
 
 
 def _change(
-    c: Context, request: Any, action: Any, root: str | None, check: bool, json: bool, wait: bool
+    c: Context,
+    request: Any,
+    action: Any,
+    root: str | None,
+    check: bool,
+    json: bool,
+    wait: bool,
+    fleet: Fleet,
 ) -> None:
     procedure = type(request).__name__.removesuffix("Request").lower()
+    if fleet.selection(c):
+        job = change_job(request, action, check, wait, fleet.fleet_rollback)
+        run_fleet(c, fleet, procedure, job, json)
+        return
     try:
         target, settings = open_local(c, root)
         if check:
@@ -185,9 +246,24 @@ def _change(
     finish(action(target, settings, request, wait=wait, on_step=printer(json)), json)
 
 
-@task(help={"root": ROOT_HELP, "json": "Print one JSON object: a list of services."})
-def list(c: Context, root: str | None = None, json: bool = False) -> None:
+@task(
+    help=fleet_help(
+        {"root": ROOT_HELP, "json": "Print one JSON object: a list of services."}, rolling=False
+    )
+)
+def list(
+    c: Context,
+    root: str | None = None,
+    json: bool = False,
+    hosts: str | None = None,
+    inventory: str | None = None,
+    accept_new_keys: bool = False,
+) -> None:
     """List every service: category, manifest and fallback ports, supervisor state, ownership."""
+    fleet = Fleet(hosts, inventory, "1000", "1000000", False, accept_new_keys)
+    if fleet.selection(c):
+        run_fleet(c, fleet, "list", report_job("list", _list_report), json)
+        return
     try:
         target, settings = open_local(c, root)
         rows = list_services(target, read_system(target, settings))
@@ -201,20 +277,46 @@ def list(c: Context, root: str | None = None, json: bool = False) -> None:
 
 
 @task(
-    help={
-        "root": ROOT_HELP,
-        "json": "Print exactly one JSON object on stdout.",
-        "wait": "Wait for another portbook run's lock instead of refusing.",
-    }
+    help=fleet_help(
+        {
+            "root": ROOT_HELP,
+            "json": "Print exactly one JSON object on stdout.",
+            "wait": "Wait for another portbook run's lock instead of refusing.",
+            "keep_changes": "Accept a completed run kept for --fleet-rollback: clear its journal.",
+        },
+        rolling=False,
+    )
 )
-def rollback(c: Context, root: str | None = None, json: bool = False, wait: bool = False) -> None:
+def rollback(
+    c: Context,
+    root: str | None = None,
+    json: bool = False,
+    wait: bool = False,
+    keep_changes: bool = False,
+    hosts: str | None = None,
+    inventory: str | None = None,
+    accept_new_keys: bool = False,
+) -> None:
     """Undo an interrupted run from its journal (files, supervisor group, smoke process)."""
+    fleet = Fleet(hosts, inventory, "1000", "1000000", False, accept_new_keys)
+    if fleet.selection(c):
+        run_fleet(c, fleet, "rollback", rollback_job(wait, keep_changes), json)
+        return
     try:
         target, settings = open_local(c, root)
     except PortbookError as exc:
         refuse(exc, json, "rollback")
         return
+    if keep_changes:
+        finish(release_journal(target, settings, wait=wait), json)
+        return
     finish(rollback_run(target, settings, wait=wait, on_step=printer(json)), json)
+
+
+def _list_report(target: Target, settings: Settings) -> tuple[int, str, str]:
+    rows = list_services(target, read_system(target, settings))
+    doc = jsonlib.dumps({"ok": True, "services": [r.as_dict() for r in rows]})
+    return 0, rows_table(rows), doc
 
 
 def _port(value: str | None) -> int | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from invoke import Context, Exit, task
 from portbook.errors import PortbookError
 from portbook.restart import plan_restart, restart_system
@@ -9,17 +11,21 @@ from portbook.status import read_status, status_json, status_table
 from portbook.system import read_system
 
 from ._common import ROOT_HELP, open_local, refuse
+from ._fleet import Fleet, fleet_help, run_fleet
+from ._jobs import op_job, report_job, status_report
 from ._ops import run_op
 
 
 @task(
-    help={
-        "root": ROOT_HELP,
-        "check": "Change nothing: print what would be stopped and started, and why.",
-        "use_script": "Run the operator's own restart script (restart_script) instead.",
-        "json": "Print exactly one JSON object on stdout.",
-        "wait": "Wait for another portbook run's lock instead of refusing.",
-    }
+    help=fleet_help(
+        {
+            "root": ROOT_HELP,
+            "check": "Change nothing: print what would be stopped and started, and why.",
+            "use_script": "Run the operator's own restart script (restart_script) instead.",
+            "json": "Print exactly one JSON object on stdout.",
+            "wait": "Wait for another portbook run's lock instead of refusing.",
+        }
+    )
 )
 def restart(
     c: Context,
@@ -28,22 +34,40 @@ def restart(
     use_script: bool = False,
     json: bool = False,
     wait: bool = False,
+    hosts: str | None = None,
+    inventory: str | None = None,
+    serial: str | None = None,
+    max_fail: str | None = None,
+    accept_new_keys: bool = False,
 ) -> None:
     """Master restart from the manifest: stop supervisord and our strays, start, verify ports."""
-    run_op(
-        c,
-        root,
-        check,
-        json,
-        "restart",
-        lambda t, s: plan_restart(t, s, use_script=use_script),
-        lambda t, s, **kw: restart_system(t, s, use_script=use_script, wait=wait, **kw),
+    plan = partial(plan_restart, use_script=use_script)
+    run = partial(restart_system, use_script=use_script, wait=wait)
+    fleet = Fleet(hosts, inventory, serial, max_fail, False, accept_new_keys)
+    if fleet.selection(c):
+        run_fleet(c, fleet, "restart", op_job("restart", check, plan, run), json)
+        return
+    run_op(c, root, check, json, "restart", plan, run)
+
+
+@task(
+    help=fleet_help(
+        {"root": ROOT_HELP, "json": "Print exactly one JSON object on stdout."}, rolling=False
     )
-
-
-@task(help={"root": ROOT_HELP, "json": "Print exactly one JSON object on stdout."})
-def status(c: Context, root: str | None = None, json: bool = False) -> None:
+)
+def status(
+    c: Context,
+    root: str | None = None,
+    json: bool = False,
+    hosts: str | None = None,
+    inventory: str | None = None,
+    accept_new_keys: bool = False,
+) -> None:
     """Each program's state, pid, uptime, port and whether the pid owns it (exit 1 if not all)."""
+    fleet = Fleet(hosts, inventory, "1000", "1000000", False, accept_new_keys)
+    if fleet.selection(c):
+        run_fleet(c, fleet, "status", report_job("status", status_report), json)
+        return
     try:
         target, settings = open_local(c, root)
         report = read_status(target, read_system(target, settings))

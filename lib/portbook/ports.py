@@ -8,7 +8,7 @@ from .errors import InvalidInput, PortConflict
 from .system import System, section
 from .target import Listener, Target
 
-__all__ = ["allocate_port", "check_port", "claimed_ports"]
+__all__ = ["allocate_port", "check_port", "claimed_ports", "free_ports"]
 
 _COMMAND_PORT = re.compile(
     r"(?:--port[= ]|-p |--bind[= ]\S*:|\b(?:\d{1,3}\.){3}\d{1,3}:|localhost:)(\d{2,5})\b"
@@ -46,12 +46,18 @@ def check_port(port: int, system: System, target: Target, listeners: list[Listen
 
 def allocate_port(category: str, system: System, listeners: list[Listener]) -> int:
     """The lowest port in the category's range that nothing claims or listens on."""
+    free = free_ports(category, system, listeners)
+    if not free:
+        low, high = system.settings.ranges[category]
+        raise PortConflict(f"no free port in the {category} range {low}-{high}")
+    return free[0]
+
+
+def free_ports(category: str, system: System, listeners: list[Listener]) -> list[int]:
+    """Every port of the category's range that nothing claims or listens on, ascending."""
     low, high = system.settings.ranges[category]
     taken = set(claimed_ports(system)) | {lst.port for lst in listeners} | system.settings.avoid
-    for port in range(low, high + 1):
-        if port not in taken:
-            return port
-    raise PortConflict(f"no free port in the {category} range {low}-{high}")
+    return [port for port in range(low, high + 1) if port not in taken]
 
 
 def _holder(port: int, target: Target, listeners: list[Listener]) -> str | None:

@@ -5,11 +5,20 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Sequence
+from typing import Any
 
 from .model import Outcome, Plan, ServiceSpec, StepResult
 from .secrets import mask_secrets
 
-__all__ = ["outcome_json", "plan_json", "plan_text", "step_line", "summary_line", "unified_diff"]
+__all__ = [
+    "outcome_doc",
+    "outcome_json",
+    "plan_json",
+    "plan_text",
+    "step_line",
+    "summary_line",
+    "unified_diff",
+]
 
 
 def step_line(result: StepResult) -> str:
@@ -33,7 +42,12 @@ def summary_line(outcome: Outcome) -> str:
 
 def outcome_json(outcome: Outcome) -> str:
     """Exactly one JSON object: ok, procedure, host, steps, changed_files, error."""
-    doc = {
+    return json.dumps(outcome_doc(outcome))
+
+
+def outcome_doc(outcome: Outcome) -> dict[str, Any]:
+    """The outcome as a JSON-ready mapping (secrets masked)."""
+    return {
         "ok": outcome.ok,
         "procedure": outcome.procedure,
         "host": outcome.host,
@@ -50,7 +64,6 @@ def outcome_json(outcome: Outcome) -> str:
         "error": mask_secrets(outcome.error) if outcome.error else None,
         "exit_code": outcome.code,
     }
-    return json.dumps(doc)
 
 
 def plan_text(

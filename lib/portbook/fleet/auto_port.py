@@ -1,0 +1,54 @@
+"""``--port auto`` on several hosts: the lowest port free on every one of them.
+
+The manifest is the same file on every host, but what listens differs: a port
+free on one host may be held by a stray process on another. Each host is
+probed once (its registry and its listeners) before anything changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..errors import InvalidInput, PortConflict, PortbookError
+from ..ports import free_ports
+from ..registry.manifest import ManifestEntry
+from ..system import read_system
+from .sessions import HostSession
+
+__all__ = ["common_free_port"]
+
+
+def common_free_port(
+    sessions: Sequence[HostSession], category: str | None, service: str | None = None
+) -> int:
+    """The lowest port of the range free on every open session.
+
+    ``category`` is the range to use; when None, ``service``'s category in each
+    host's manifest (``modify --port auto`` keeps the category). Raises a
+    refusal naming the host when one cannot be read, or when no port is free
+    everywhere.
+    """
+    common: set[int] | None = None
+    ranges: set[tuple[int, int]] = set()
+    for session in sessions:
+        if session.target is None or session.settings is None:
+            continue
+        try:
+            system = read_system(session.target, session.settings)
+            chosen = category or _category_of(system.services, service, session.name)
+            free = set(free_ports(chosen, system, session.target.listeners()))
+            ranges.add(session.settings.ranges[chosen])
+        except PortbookError as exc:
+            raise type(exc)(f"{session.name}: --port auto: {exc}") from exc
+        common = free if common is None else common & free
+    if not common:
+        spans = ", ".join(f"{low}-{high}" for low, high in sorted(ranges)) or "the range"
+        raise PortConflict(f"--port auto: no port in {spans} is free on every selected host")
+    return min(common)
+
+
+def _category_of(services: dict[str, ManifestEntry], service: str | None, host: str) -> str:
+    entry = services.get(service or "")
+    if entry is None:
+        raise InvalidInput(f"{service!r} is not in the manifest on {host}")
+    return entry.category

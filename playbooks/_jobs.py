@@ -1,0 +1,180 @@
+"""Each task's work on one host, as a fleet job: ``(target, settings, emit) -> HostRun``.
+
+The local paths of the tasks keep their own printing; these jobs print through
+``emit`` (prefixed with the host name) and return what the recap and
+``--json`` need.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from portbook.config import Settings
+from portbook.execute import release_journal
+from portbook.fleet.auto_port import common_free_port
+from portbook.fleet.rollout import FleetJob, HostRun, Job
+from portbook.fleet.sessions import HostSession
+from portbook.lifecycle import ModifyRequest, plan_change
+from portbook.model import Outcome, StepResult
+from portbook.operation import OpResult
+from portbook.opreport import op_summary, plan_json, plan_text, services_table
+from portbook.procedures import ADD, PROCEDURES
+from portbook.report import plan_json as service_plan_json
+from portbook.report import plan_text as service_plan_text
+from portbook.report import step_line
+from portbook.service import AddRequest, plan_add
+from portbook.service import rollback as rollback_run
+from portbook.status import read_status
+from portbook.target import Target
+
+__all__ = [
+    "add_job",
+    "change_job",
+    "op_job",
+    "report_job",
+    "rollback_job",
+]
+
+Emit = Callable[[str], None]
+
+
+def steps_to(emit: Emit) -> Callable[[StepResult], None]:
+    """A step callback that prints each step line through ``emit``."""
+    return lambda result: emit(step_line(result))
+
+
+def undo_job(wait: bool) -> Job:
+    """Roll a host back from its journal (an unfinished run, or one kept for the fleet)."""
+    return lambda t, s, emit: HostRun.of(rollback_run(t, s, wait=wait, on_step=steps_to(emit)))
+
+
+def _release(target: Target, settings: Settings, emit: Emit) -> HostRun:
+    return HostRun.of(release_journal(target, settings, wait=True))
+
+
+def add_job(
+    request: AddRequest, restart: str, check: bool, wait: bool, keep: bool
+) -> Callable[[Sequence[HostSession]], FleetJob]:
+    """service.add on each host; ``--port auto`` picks one port free on every host first."""
+
+    def prepare(sessions: Sequence[HostSession]) -> FleetJob:
+        chosen = request
+        if request.port is None and sum(s.settings is not None for s in sessions) > 1:
+            chosen = replace(request, port=common_free_port(sessions, request.category))
+
+        def run(target: Target, settings: Settings, emit: Emit) -> HostRun:
+            if check:
+                spec, plans = plan_add(target, settings, chosen, restart)
+                names = [s.name for s in ADD]
+                emit(service_plan_text(spec, names, plans, settings.root))
+                return HostRun(doc=json.loads(service_plan_json(spec, names, plans, settings.root)))
+            from portbook.service import add_service
+
+            outcome = add_service(
+                target,
+                settings,
+                chosen,
+                restart=restart,
+                wait=wait,
+                on_step=steps_to(emit),
+                keep_journal=keep,
+            )
+            return HostRun.of(outcome)
+
+        return _with_undo("add", run, check, wait, keep)
+
+    return prepare
+
+
+def change_job(
+    request: Any, action: Callable[..., Outcome], check: bool, wait: bool, keep: bool
+) -> Callable[[Sequence[HostSession]], FleetJob]:
+    """service.modify / rename / remove on each host (``modify --port auto``: common port)."""
+    procedure = type(request).__name__.removesuffix("Request").lower()
+
+    def prepare(sessions: Sequence[HostSession]) -> FleetJob:
+        chosen = request
+        auto = isinstance(request, ModifyRequest) and request.port == "auto"
+        if auto and sum(s.settings is not None for s in sessions) > 1:
+            port = common_free_port(sessions, request.category, request.name)
+            chosen = replace(request, port=port)
+
+        def run(target: Target, settings: Settings, emit: Emit) -> HostRun:
+            if check:
+                name, spec, plans = plan_change(target, settings, chosen)
+                names = [s.name for s in PROCEDURES[name]]
+                emit(service_plan_text(spec, names, plans, settings.root, name))
+                doc = service_plan_json(spec, names, plans, settings.root, name)
+                return HostRun(doc=json.loads(doc))
+            outcome = action(
+                target, settings, chosen, wait=wait, on_step=steps_to(emit), keep_journal=keep
+            )
+            return HostRun.of(outcome)
+
+        return _with_undo(procedure, run, check, wait, keep)
+
+    return prepare
+
+
+def _with_undo(procedure: str, run: Job, check: bool, wait: bool, keep: bool) -> FleetJob:
+    if check:
+        return FleetJob(procedure, run)
+    return FleetJob(procedure, run, undo_job(wait), _release if keep else None)
+
+
+def rollback_job(wait: bool, keep_changes: bool) -> FleetJob:
+    """service.rollback on each host: undo its journal, or accept a kept one."""
+    if keep_changes:
+        return FleetJob("release", _release)
+    return FleetJob("rollback", undo_job(wait))
+
+
+def op_job(
+    procedure: str,
+    check: bool,
+    plan: Callable[[Target, Settings], OpResult],
+    run: Callable[..., OpResult],
+) -> FleetJob:
+    """supervisor.restart / recover.emergency on each host: plan or run, then the table."""
+
+    def job(target: Target, settings: Settings, emit: Emit) -> HostRun:
+        if check:
+            result = plan(target, settings)
+            emit(plan_text(result, settings))
+            return HostRun(
+                result.outcome.code, result.outcome.error, doc=json.loads(plan_json(result))
+            )
+        result = run(target, settings, on_step=steps_to(emit))
+        op = result.op
+        if op is not None and op.report is not None:
+            emit(services_table(op.report, op.before))
+        emit(op_summary(result, settings))
+        return HostRun.of(result.outcome)
+
+    return FleetJob(procedure, job)
+
+
+def report_job(
+    procedure: str, report: Callable[[Target, Settings], tuple[int, str, str]]
+) -> FleetJob:
+    """A read-only task (status, list, doctor): ``report`` gives (code, text, json)."""
+
+    def job(target: Target, settings: Settings, emit: Emit) -> HostRun:
+        code, text, doc = report(target, settings)
+        emit(text)
+        error = None if code == 0 else text.strip().splitlines()[-1] if text.strip() else None
+        return HostRun(code, error, doc=json.loads(doc))
+
+    return FleetJob(procedure, job)
+
+
+def status_report(target: Target, settings: Settings) -> tuple[int, str, str]:
+    """supervisor.status as (code, table, json)."""
+    from portbook.status import status_json, status_table
+    from portbook.system import read_system
+
+    report = read_status(target, read_system(target, settings))
+    return report.code, status_table(report), status_json(report)
