@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..errors import InvalidInput, PortConflict, PortbookError
+from ..errors import InvalidInput, PortbookError, PortConflict
 from ..ports import free_ports
 from ..registry.manifest import ManifestEntry
 from ..system import read_system

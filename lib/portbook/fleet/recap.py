@@ -68,7 +68,8 @@ def _counts(host: HostResult) -> dict[str, int]:
     return {
         "ok": sum(s.status in ("ok", "skipped") for s in steps),
         "changed": sum(s.status == "changed" for s in steps),
-        "failed": sum(s.status == "failed" for s in steps) + (host.status == "failed" and not steps),
+        "failed": sum(s.status == "failed" for s in steps)
+        + (host.status == "failed" and not steps),
         "unreachable": int(host.status == "unreachable"),
         "rolled back": sum(s.status == "undone" for s in steps),
     }
