@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..model import StepResult
 from ..secrets import mask_secrets
 from .rollout import FleetResult, HostResult, HostRun
 
@@ -73,6 +74,11 @@ def _counts(host: HostResult) -> dict[str, int]:
         "unreachable": int(host.status == "unreachable"),
         "rolled back": sum(s.status == "undone" for s in steps),
     }
+
+
+def _failed_before_steps(host: HostResult, steps: list[StepResult]) -> int:
+    """1 when the host failed without running a step (refused, or its settings are wrong)."""
+    return int(host.status == "failed" and not steps)
 
 
 def _row(host: HostResult) -> tuple[str, ...]:
