@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 
 from invoke import Context, Exit, task
 from portbook.demo import demo_down, demo_up, install_demo
 from portbook.errors import PortbookError
+from portbook.simfleet import demo_fleet_down, demo_fleet_up, fleet_table
+from portbook.simhosts import skip_reason
 
 from ._common import open_local
 
@@ -51,3 +55,39 @@ def demo_down_quiet(c: Context, root: str) -> None:
         demo_down(target, settings)
     except PortbookError:
         pass
+
+
+@task(
+    help={
+        "count": "How many hosts, pb-demo-1..N (default 3, at most 64).",
+        "fresh": "Take down an existing demo fleet first.",
+    }
+)
+def fleet_up(c: Context, count: int = 3, fresh: bool = False) -> None:
+    """Build N SSH hosts here (network namespaces), each running the demo; root only.
+
+    Hosts, their login key, known_hosts, inventory and state live in /tmp/portbook-fleet.
+    """
+    if os.geteuid() != 0:
+        raise Exit(
+            "demo.fleet-up needs root (network namespaces, sshd): sudo invoke demo.fleet-up", 2
+        )
+    if (reason := skip_reason()) is not None:
+        raise Exit(reason.replace("SSH host tests", "demo.fleet-up"), code=2)
+    try:
+        fleet = demo_fleet_up(count, fresh=fresh)
+    except (PortbookError, RuntimeError, OSError, subprocess.CalledProcessError) as exc:
+        raise Exit(f"demo.fleet-up: {exc}", code=getattr(exc, "code", 1)) from None
+    for line in fleet_table(fleet):
+        print(line)
+    print(f"inventory: {fleet.inventory} (the same hosts as inventory/demo.yaml)")
+
+
+@task
+def fleet_down(c: Context) -> None:
+    """Take the demo fleet down (from /tmp/portbook-fleet/fleet.json): processes, netns, files."""
+    try:
+        names = demo_fleet_down()
+    except (PortbookError, RuntimeError, OSError, ValueError, KeyError) as exc:
+        raise Exit(f"demo.fleet-down: {exc}", code=getattr(exc, "code", 1)) from None
+    print(f"demo fleet down: {', '.join(names)}" if names else "no demo fleet is up")
