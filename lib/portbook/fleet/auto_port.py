@@ -51,4 +51,4 @@ def _category_of(services: dict[str, ManifestEntry], service: str | None, host: 
     entry = services.get(service or "")
     if entry is None:
         raise InvalidInput(f"{service!r} is not in the manifest on {host}")
-    return entry.category
+    return entry.category.removesuffix("_services")

@@ -16,7 +16,7 @@ _COLUMNS = ("host", "result", "ok", "changed", "failed", "unreachable", "rolled 
 
 def prefixed(host: str, width: int, line: str) -> str:
     """A line of one host's output, prefixed with the host name (secrets masked)."""
-    return f"{host:<{width}} |{mask_secrets(line)}"
+    return f"{host:<{width}} | {mask_secrets(line)}".rstrip()
 
 
 def recap_text(result: FleetResult) -> str:
@@ -38,6 +38,12 @@ def recap_text(result: FleetResult) -> str:
     for host in result.hosts:
         if host.error and host.status != "skipped":
             lines.append(f"{host.name}: {mask_secrets(host.error)}")
+    stuck = [h.name for h in result.hosts if h.code == 3]
+    if stuck:
+        lines.append(
+            f"journal kept on {', '.join(stuck)}: once reachable, run "
+            f"`invoke service.rollback --hosts {','.join(stuck)}`"
+        )
     if result.stopped:
         lines.append(f"stopped: {result.stopped}")
     return "\n".join(lines)

@@ -127,9 +127,8 @@ def rollout(
             failures += done.code != 0
         if failures > options.max_fail:
             rest = [s for later in batches[number + 1 :] for s in later]
-            result.stopped = (
-                f"{failures} host(s) failed (--max-fail {options.max_fail}): "
-                f"{len(rest)} host(s) not touched"
+            result.stopped = f"{failures} host(s) failed (--max-fail {options.max_fail})" + (
+                f"; {len(rest)} host(s) not touched" if rest else ""
             )
             for session in rest:
                 by_name[session.name] = HostResult(session.name, session.address, "skipped")
