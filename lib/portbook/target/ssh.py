@@ -2,12 +2,13 @@
 
 Agentless: the host needs sshd, a POSIX login shell, python3, supervisord and
 the system; nothing is installed. Files go over one SFTP session
-(``ssh_files``). Everything else is one SSH command per call
-(``ssh_exec``): the host's own Python runs a small program sent with the
-command (``ssh_remote``, ``ssh_remote_facts``) and answers in JSON, so a probe,
-a signal, a spawn or an XML-RPC call to supervisord is one round trip, however
-much it reads. The lock is a remote process holding ``flock`` on the root for
-as long as its channel stays open: it dies with the connection, never stale.
+(``ssh_files``). Everything else goes to one Python process the connection
+starts on the host at its first call (``ssh_exec.Remote``): the program
+(``ssh_remote``, ``ssh_remote_facts``) is sent over the channel, and each probe,
+signal, spawn or XML-RPC call to supervisord is one JSON line each way, however
+much it reads: one shell and one Python start per connection, not per call. The
+lock is a second remote process holding ``flock`` on the root for as long as
+its channel stays open: it dies with the connection, never stale.
 
 Host keys are checked (``~/.ssh/known_hosts``, plus ``known_hosts`` when given):
 an unknown or changed key refuses the connection. ``commands`` counts remote
@@ -104,6 +105,7 @@ class SshTarget(RemoteCalls):
             with contextlib.suppress(Exception):
                 held.release(timeout=5)
         self._locks.clear()
+        self._remote.close()
         with contextlib.suppress(Exception):
             if self._sftp is not None:
                 self._sftp.close()

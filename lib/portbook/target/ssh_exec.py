@@ -20,6 +20,7 @@ Failures raise ``RemoteError`` (the host reported one) or foreign exceptions
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
@@ -119,8 +120,12 @@ def parse_reply(stdout: str, stderr: str, code: int | None, python: str) -> Any:
 
 
 class Remote:
-    """Sends requests to the host's Python through ``connection.run``.
+    """Sends requests to the host's Python: one long-lived ``serve`` process per connection.
 
+    The first call starts ``PYTHON -c LOADER {"op": "serve"}`` on a session
+    channel (one remote command: a shell and a Python start); every call after
+    that is one JSON line each way on that channel. A call that times out or
+    finds the channel gone drops it; the next call starts a new one.
     ``count(True)`` is called for every command started, ``count(False)`` for
     any other exchange that waits for the host.
     """
@@ -130,23 +135,56 @@ class Remote:
         self.python = python
         self.count = count
         self.use_psutil = True
+        self._channel: Any = None
+        self._reader: Any = None
 
     def call(self, op: str, args: dict[str, Any], budget: float = 0.0) -> Any:
         """Run one request on the host; its reply's ``ok`` value.
 
         ``budget`` is how long the request itself may take (a command's own
-        timeout); the SSH command is abandoned after that plus PROBE_TIMEOUT.
+        timeout); the call is abandoned after that plus PROBE_TIMEOUT.
         """
         request = {"op": op, "ps": self.use_psutil, **args}
+        if self._channel is None or self._channel.closed:
+            self._start()
+        self.count(False)
+        try:
+            self._channel.settimeout(PROBE_TIMEOUT + budget)
+            self._channel.sendall((json.dumps(request) + "\n").encode())
+            line = self._reader.readline()
+        except BaseException:
+            self.close()
+            raise
+        if not line:
+            self.close()
+            raise RemoteError("protocol", f"{self.python} on the host stopped answering")
+        return parse_reply(line.decode("utf-8", "replace"), "", 0, self.python)
+
+    def close(self) -> None:
+        """Close the serving channel (the host's Python sees EOF and exits)."""
+        channel, self._channel, self._reader = self._channel, None, None
+        if channel is not None:
+            with contextlib.suppress(Exception):
+                channel.close()
+
+    def _start(self) -> None:
+        source = program().encode()
         self.count(True)
-        result = self.connection.run(
-            python_command(self.python, request),
-            hide=True,
-            warn=True,
-            in_stream=False,
-            timeout=PROBE_TIMEOUT + budget,
-        )
-        return parse_reply(result.stdout, result.stderr, result.exited, self.python)
+        channel = self.connection.create_session()
+        try:
+            channel.settimeout(PROBE_TIMEOUT)
+            channel.exec_command(stdin_command(self.python, {"op": "serve"}, len(source)))
+            channel.sendall(source)
+            reader = channel.makefile("rb")
+            line = reader.readline().decode("utf-8", "replace")
+            if not line:
+                stderr = channel.makefile_stderr("rb").read().decode("utf-8", "replace")
+                parse_reply("", stderr, channel.recv_exit_status(), self.python)
+            parse_reply(line, "", 0, self.python)
+        except BaseException:
+            channel.close()
+            raise
+        self._channel, self._reader = channel, reader
 
     def lock(self, folder: str, info: str, wait: bool) -> HeldLock:
         """flock ``folder`` on the host until the returned lock is released."""

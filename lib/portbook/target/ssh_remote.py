@@ -1,10 +1,11 @@
-"""The program SshTarget runs ON THE HOST: one request in, one JSON reply out.
+"""The program SshTarget runs ON THE HOST: JSON requests in, one JSON reply line each out.
 
 Nothing is installed on the host. ``ssh_exec.program()`` joins this file and
-``ssh_remote_facts`` into one ``python3 -c`` program; the request is a JSON
-object ``{"op": ..., ...}`` in ``argv[1]`` and the reply one JSON line on
-stdout: ``{"ok": RESULT}`` or ``{"error": TEXT, "kind": KIND}``. Everything a
-call needs happens in that one invocation: one SSH round trip.
+``ssh_remote_facts`` into one program sent over the SSH channel; the request is
+a JSON object ``{"op": ..., ...}`` and the reply one JSON line on stdout:
+``{"ok": RESULT}`` or ``{"error": TEXT, "kind": KIND}``. ``serve`` answers
+requests read from stdin, one per line, for as long as the connection lasts, so
+a call is one round trip on an open channel, not a new shell and Python.
 
 This file holds the actions (run, spawn, XML-RPC relay, lock, glob, fsync) and
 ``main``; the facts (processes, sockets) are in ``ssh_remote_facts``. Standard
@@ -28,8 +29,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-# Other modules are imported where they are used: each call is a fresh Python on the
-# host, and importing http.client, subprocess or tempfile up front costs ~20 ms a call.
+# Other modules are imported where they are used: the lock holder is a fresh Python on
+# the host, and importing http.client, subprocess or tempfile up front costs ~20 ms.
 
 WAITER = (
     "import os,sys\n"
@@ -299,17 +300,59 @@ def reply(doc: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-def main(argv: list[str], ops: dict[str, Callable[[dict[str, Any]], Any]]) -> int:
-    """Answer the request in ``argv[1]`` with ``ops[op]``; errors become ``{"error", "kind"}``."""
-    req = json.loads(argv[1])
+def answer(req: dict[str, Any], ops: dict[str, Callable[[dict[str, Any]], Any]]) -> dict[str, Any]:
+    """The reply to one request: ``{"ok": result}`` or ``{"error": text, "kind": kind}``."""
     try:
-        result = ops[req["op"]](req)
+        return {"ok": ops[req["op"]](req)}
     except Fail as exc:
-        reply({"error": exc.text, "kind": exc.kind})
-        return 0
+        return {"error": exc.text, "kind": exc.kind}
     except OSError as exc:
-        reply({"error": exc.strerror or str(exc), "kind": "os"})
-        return 0
-    if req["op"] != "lock":
-        reply({"ok": result})
+        return {"error": exc.strerror or str(exc), "kind": "os"}
+
+
+def serve(ops: dict[str, Callable[[dict[str, Any]], Any]]) -> int:
+    """Answer requests, one JSON line in and one out, until stdin closes.
+
+    One Python for the whole run instead of one per call: a call costs a round
+    trip on an open channel, not a shell start and a Python start. Stdin closes
+    when the controller lets go or its connection dies. Spawn's reapers are our
+    children: collected between requests so none stays a zombie.
+    """
+    reapers: list[int] = []
+    reply({"ok": "serving"})
+    stdin = sys.stdin.buffer
+    while True:
+        line = stdin.readline()
+        if not line:
+            return 0
+        req: dict[str, Any] = {}
+        try:
+            req = json.loads(line)
+            doc = answer(req, ops)
+        except Exception as exc:  # a malformed request must not end the session
+            doc = {"error": f"{type(exc).__name__}: {exc}", "kind": "protocol"}
+        reply(doc)
+        if req.get("op") == "spawn" and "ok" in doc:
+            reapers.append(int(doc["ok"]["waiter"]))
+        reapers = [pid for pid in reapers if not _collected(pid)]
+
+
+def _collected(pid: int) -> bool:
+    try:
+        return os.waitpid(pid, os.WNOHANG)[0] == pid
+    except ChildProcessError:
+        return True
+
+
+def main(argv: list[str], ops: dict[str, Callable[[dict[str, Any]], Any]]) -> int:
+    """Answer the request in ``argv[1]`` with ``ops[op]``; errors become ``{"error", "kind"}``.
+
+    ``serve`` answers requests from stdin instead; ``lock`` replies by itself.
+    """
+    req = json.loads(argv[1])
+    if req["op"] == "serve":
+        return serve(ops)
+    doc = answer(req, ops)
+    if req["op"] != "lock" or "error" in doc:
+        reply(doc)
     return 0
