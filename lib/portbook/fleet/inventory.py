@@ -19,17 +19,16 @@ YAML cannot be read (with its line), ``InvalidInput`` when a name or value is un
 
 from __future__ import annotations
 
-import os
-import posixpath
 import re
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
-from portbook.config import DEFAULTS
 from portbook.errors import InvalidInput, ParseError
+
+from .hostvars import HOST_VARIABLES, show
 
 __all__ = [
     "HOST_VARIABLES",
@@ -43,11 +42,8 @@ __all__ = [
 ]
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-_ADDRESS = re.compile(r"[A-Za-z0-9_.:-]{1,253}")
-_USER = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}")
 _NATIVE_KEYS = frozenset({"defaults", "hosts", "groups"})
 _GROUP_KEYS = frozenset({"hosts", "children", "vars"})
-_SETTINGS = {key: value for key, value in DEFAULTS.items() if key != "root"}
 
 
 @dataclass(frozen=True)
@@ -138,7 +134,7 @@ def check_name(name: object, kind: str, path: str) -> str:
         return name
     quote = "" if isinstance(name, str) else " (write it in quotes)"
     raise InvalidInput(
-        f"{path}: invalid {kind} name {_show(name)}: use 1-64 letters, digits, '.', '_' or '-',"
+        f"{path}: invalid {kind} name {show(name)}: use 1-64 letters, digits, '.', '_' or '-',"
         f" starting with a letter or digit{quote}"
     )
 
@@ -241,10 +237,10 @@ def _names(value: Any, where: str, kind: str, known: Mapping[Any, Any]) -> list[
     if value is None:
         return []
     if not isinstance(value, list):
-        raise InvalidInput(f"{where}: expected a list of {kind} names, got {_show(value)}")
+        raise InvalidInput(f"{where}: expected a list of {kind} names, got {show(value)}")
     for item in value:
         if not isinstance(item, str) or item not in known:
-            raise InvalidInput(f"{where}: no {kind} named {_show(item)} in the inventory")
+            raise InvalidInput(f"{where}: no {kind} named {show(item)} in the inventory")
     return value
 
 
@@ -294,7 +290,7 @@ def _mapping(value: Any, where: str) -> dict[Any, Any]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise InvalidInput(f"{where}: expected a mapping, got {_show(value)}")
+        raise InvalidInput(f"{where}: expected a mapping, got {show(value)}")
     return dict(value)
 
 
@@ -309,84 +305,3 @@ def _listing(names: Iterable[str], limit: int = 20) -> str:
     ordered = sorted(names)
     more = f", +{len(ordered) - limit} more" if len(ordered) > limit else ""
     return (", ".join(ordered[:limit]) or "none") + more
-
-
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _bad(reason: str, value: Any) -> ValueError:
-    return ValueError(f"{reason}, got {_show(value)}")
-
-
-def _text(value: Any) -> str:
-    if not isinstance(value, str) or not value:
-        raise _bad("must be a non-empty string", value)
-    if "\0" in value or "\n" in value or "\r" in value:
-        raise _bad("must not contain NUL or a line break", value)
-    return value
-
-
-def _address(value: Any) -> str:
-    if not isinstance(value, str) or not _ADDRESS.fullmatch(value) or value[0] == "-":
-        raise _bad("must be a hostname or IP address", value)
-    return value
-
-
-def _port(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
-        raise _bad("must be an integer 1-65535", value)
-    return value
-
-
-def _user(value: Any) -> str:
-    if not isinstance(value, str) or not _USER.fullmatch(value):
-        raise _bad("must be a user name (a letter or '_', then letters, digits, '_.-')", value)
-    return value
-
-
-def _file(value: Any) -> str:
-    return os.path.expanduser(_text(value))
-
-
-def _root(value: Any) -> str:
-    if not _text(value).startswith("/"):
-        raise _bad("must be an absolute path", value)
-    return posixpath.normpath(str(value))
-
-
-def _flag(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise _bad("must be true or false", value)
-    return value
-
-
-def _overrides(value: Any) -> dict[str, Any]:
-    if not isinstance(value, Mapping):
-        raise _bad("must be a mapping of portbook settings", value)
-    for key, item in value.items():
-        if key not in _SETTINGS:
-            known = ", ".join(sorted(_SETTINGS))
-            raise ValueError(f"has unknown setting {_show(key)} (known: {known})")
-        default = _SETTINGS[key]
-        number = isinstance(item, int | float) and not isinstance(item, bool)
-        if not (number if isinstance(default, float) else isinstance(item, type(default))):
-            kind = {float: "a number", list: "a list", dict: "a mapping"}.get(type(default))
-            raise _bad(f"setting {key!r} must be {kind or 'a string'}", item)
-    return dict(value)
-
-
-HOST_VARIABLES: dict[str, Callable[[Any], Any]] = {
-    "address": _address,
-    "port": _port,
-    "user": _user,
-    "key": _file,
-    "known_hosts": _file,
-    "root": _root,
-    "python": _text,
-    "remote_python": _text,
-    "accept_new_keys": _flag,
-    "portbook": _overrides,
-}
-"""The native host variables, each with the function that validates and converts it."""
