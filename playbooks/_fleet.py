@@ -158,5 +158,6 @@ def _refuse(exc: PortbookError, procedure: str, as_json: bool) -> None:
         doc = {"ok": False, "procedure": procedure, "error": str(exc), "exit_code": exc.code}
         print(json.dumps({**doc, "hosts": []}))
     else:
-        print(f"{procedure}: refused (exit {exc.code}): {exc}", file=sys.stderr)
+        verdict = "refused" if exc.code == 2 else "failed"
+        print(f"{procedure}: {verdict} (exit {exc.code}): {exc}", file=sys.stderr)
     raise Exit(code=exc.code)
