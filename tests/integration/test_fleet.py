@@ -314,7 +314,32 @@ def test_hostile_values_are_refused_or_passed_through_literally_never_run(
     assert gone.returncode == 0, gone.stdout + gone.stderr
 
 
-# --- the controller loses a host mid-run ---------------------------------------------------
+# --- the controller dies, or loses a host, mid-run ----------------------------------------
+
+
+def test_a_controller_killed_mid_run_leaves_every_host_recoverable_by_rollback(
+    fleet: Fleet,
+) -> None:
+    before = fleet.snapshot()
+    argv = [sys.executable, "-m", "portbook", "service.add", "--name", "orphan_probe"]
+    argv += ["--serial", "3", "--inventory", str(fleet.inventory), "--hosts", "demo"]
+    run = subprocess.Popen(
+        argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=cli_env()
+    )
+    deadline = time.monotonic() + 60
+    while not all("smoke-test" in _journal_steps(node) for node in fleet.nodes):
+        assert run.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+    run.kill()  # SIGKILL: no unwinding, no goodbye to the hosts
+    run.wait()
+    assert all(node.journal().exists() for node in fleet.nodes)
+    undone = fleet.cli("service.rollback", "--json")
+    assert undone.returncode == 0, undone.stdout + undone.stderr
+    doc = json.loads(undone.stdout)
+    assert [h["run"]["procedure"] for h in doc["hosts"]] == ["rollback of add"] * 3
+    assert fleet.snapshot() == before
+    assert not any(node.journal().exists() for node in fleet.nodes)
+    assert all(node.owner(8004) is None for node in fleet.nodes)  # smoke processes stopped too
 
 
 def cut_ssh(host: SshHost) -> None:

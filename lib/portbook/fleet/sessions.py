@@ -95,7 +95,7 @@ def _open(host: Host, options: SessionOptions) -> HostSession:
         session.target = connect(
             host.address,
             user=host.user,
-            port=host.port,
+            port=host.port if host.port != 22 else None,  # else ~/.ssh/config's Port, or 22
             key_filename=host.key,
             known_hosts=host.known_hosts,
             python=host.remote_python,
