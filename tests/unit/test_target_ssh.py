@@ -8,39 +8,89 @@ handing ``Remote`` an invoke ``Context`` (a Fabric ``Connection`` is one, so
 from __future__ import annotations
 
 import ast
-import glob
+import base64
 import json
 import os
 import shlex
 import signal
 import socket
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import pytest
-from invoke import Context
 from portbook.target import LocalTarget
+from portbook.target.fake import FakeTarget
 from portbook.target.ssh_exec import (
     Remote,
     RemoteError,
     parse_reply,
-    program,
-    python_command,
     stdin_command,
 )
-from portbook.target.ssh_files import unescape
 from portbook.target.ssh_remote_facts import parse_address, parse_listening
 
 HOSTILE = ["$(touch PWNED)", "`id`", "a b; rm -rf /x", 'it\'s "q" & | > <', "-rf", "new\nline", "ü"]
 
 
+class LocalChannel:
+    """What Remote uses of a paramiko session channel, over a local ``sh -c`` (as sshd runs it)."""
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.closed = False
+
+    def settimeout(self, seconds: float | None) -> None:
+        pass
+
+    def exec_command(self, command: str) -> None:
+        pipe = subprocess.PIPE
+        self.proc = subprocess.Popen(["sh", "-c", command], stdin=pipe, stdout=pipe, stderr=pipe)
+
+    def sendall(self, data: bytes) -> None:
+        assert self.proc is not None and self.proc.stdin is not None
+        self.proc.stdin.write(data)
+        self.proc.stdin.flush()
+
+    def makefile(self, mode: str) -> Any:
+        assert self.proc is not None
+        return self.proc.stdout
+
+    def makefile_stderr(self, mode: str) -> Any:
+        assert self.proc is not None
+        return self.proc.stderr
+
+    def recv_exit_status(self) -> int:
+        assert self.proc is not None
+        return self.proc.wait()
+
+    def close(self) -> None:
+        self.closed = True
+        if self.proc is not None and self.proc.stdin is not None:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=10)
+
+
+class LocalConnection:
+    """A stand-in for Fabric's Connection: each session is a local shell."""
+
+    def __init__(self) -> None:
+        self.channels: list[LocalChannel] = []
+
+    def create_session(self) -> LocalChannel:
+        self.channels.append(LocalChannel())
+        return self.channels[-1]
+
+
 @pytest.fixture
-def remote() -> Remote:
-    """The remote program, run by a local shell as sshd would run it."""
-    return Remote(Context(), sys.executable, lambda command: None)
+def remote() -> Iterator[Remote]:
+    """The remote program, served by a local shell as sshd would run it."""
+    served = Remote(LocalConnection(), sys.executable, lambda command: None)
+    yield served
+    served.close()
 
 
 @pytest.fixture
@@ -52,7 +102,7 @@ def listening() -> Iterator[int]:
         yield sock.getsockname()[1]
 
 
-@pytest.mark.parametrize("name", ["ssh_remote.py", "ssh_remote_facts.py"])
+@pytest.mark.parametrize("name", ["ssh_remote.py", "ssh_remote_facts.py", "ssh_remote_files.py"])
 def test_the_remote_program_is_python_3_7_and_imports_nothing_from_portbook(name: str) -> None:
     source = resources.files("portbook.target").joinpath(name).read_text()
     tree = ast.parse(source, feature_version=(3, 7))
@@ -69,8 +119,6 @@ def test_the_remote_program_is_python_3_7_and_imports_nothing_from_portbook(name
 @pytest.mark.parametrize("value", HOSTILE)
 def test_every_value_reaches_the_remote_shell_quoted(value: str) -> None:
     request = {"op": "run", "argv": [value, "x"], "cwd": value, "env": {"K": value}}
-    words = shlex.split(python_command(f"/opt/{value}/python3", request))
-    assert words == ["exec", f"/opt/{value}/python3", "-c", program(), json.dumps(request)]
     boot = shlex.split(stdin_command(f"/{value}", request, 123))
     assert boot[:3] == ["exec", f"/{value}", "-c"] and json.loads(boot[4]) == request
 
@@ -162,7 +210,7 @@ def test_remote_errors_come_back_as_a_kind_and_one_line(remote: Remote) -> None:
 
 def test_a_missing_interpreter_is_named() -> None:
     with pytest.raises(RemoteError, match="/no/python3 not found on the host"):
-        Remote(Context(), "/no/python3", lambda command: None).call("facts", {})
+        Remote(LocalConnection(), "/no/python3", lambda command: None).call("facts", {})
 
 
 def test_parse_reply_takes_the_last_json_line_and_ignores_rc_noise() -> None:
@@ -192,23 +240,6 @@ def test_proc_net_tcp_rows_in_listen_state_become_port_and_address() -> None:
     assert parse_address("0100007F") == "127.0.0.1"
 
 
-@pytest.mark.parametrize(
-    ("part", "literal"),
-    [
-        ("/srv/recio", "/srv/recio"),
-        (glob.escape("/srv/a[1]*?/b"), "/srv/a[1]*?/b"),
-        ("/srv/*", None),
-        ("/srv/a?", None),
-        ("/srv/[ab]", None),
-        ("", ""),
-    ],
-)
-def test_unescape_undoes_glob_escape_and_spots_real_wildcards(
-    part: str, literal: str | None
-) -> None:
-    assert unescape(part) == literal
-
-
 def test_a_missing_known_hosts_file_is_refused_before_connecting(tmp_path: Path) -> None:
     from fabric import Connection
     from portbook.errors import TargetError
@@ -217,3 +248,59 @@ def test_a_missing_known_hosts_file_is_refused_before_connecting(tmp_path: Path)
     missing = str(tmp_path / "known_hosts")
     with pytest.raises(TargetError, match="host key check failed: no such known_hosts file"):
         SshTarget(Connection("192.0.2.1"), known_hosts=missing)
+
+
+def _tree_fixture(root: Path) -> None:
+    for rel in (
+        "a.py",
+        "sub/b.sh",
+        "sub/deeper/c.ts",
+        ".hidden/d.py",
+        "sub/.e.py",
+        "venv/f.py",
+        "logs/g.py",
+        "other_logs/h.py",
+        "node_modules/i.js",
+    ):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(rel)
+    (root / "linked").symlink_to(root / "sub")
+
+
+def test_tree_is_the_same_listing_locally_remotely_and_in_the_fake(
+    remote: Remote, tmp_path: Path
+) -> None:
+    _tree_fixture(tmp_path)
+    skip_names = frozenset({"venv", "node_modules", "logs"})
+    skip_paths = frozenset({str(tmp_path / "other_logs")})
+    local = LocalTarget().tree(str(tmp_path), skip_names, skip_paths, 30)
+    assert [p.removeprefix(str(tmp_path) + "/") for p in local] == [
+        "a.py",
+        "linked/b.sh",
+        "linked/deeper/c.ts",
+        "sub/b.sh",
+        "sub/deeper/c.ts",
+    ]
+    request = {"root": str(tmp_path), "skip_names": sorted(skip_names)}
+    assert (
+        remote.call("tree", {**request, "skip_paths": sorted(skip_paths), "max_depth": 30}) == local
+    )
+    assert LocalTarget().tree(str(tmp_path), skip_names, skip_paths, 0) == [str(tmp_path / "a.py")]
+    files = {p: (Path(p).read_bytes(), 0o644) for p in local if "linked" not in p}
+    files[str(tmp_path / ".hidden/d.py")] = (b"", 0o644)
+    fake = FakeTarget(files=files)
+    assert fake.tree(str(tmp_path), skip_names, skip_paths, 30) == [
+        p for p in local if "linked" not in p
+    ]
+
+
+def test_read_many_returns_every_files_bytes_and_none_for_missing_ones(
+    remote: Remote, tmp_path: Path
+) -> None:
+    (tmp_path / "x.py").write_bytes(b"\x00\xffbytes")
+    paths = [str(tmp_path / "x.py"), str(tmp_path / "missing.py"), str(tmp_path)]
+    expected = {paths[0]: b"\x00\xffbytes", paths[1]: None, paths[2]: None}
+    assert LocalTarget().read_many(paths) == expected
+    answer = remote.call("read_many", {"paths": paths})
+    assert answer[paths[1]] is None and answer[paths[2]] is None
+    assert base64.b64decode(answer[paths[0]]) == b"\x00\xffbytes"

@@ -152,10 +152,13 @@ class Context:
     def read_text(self, path: str) -> str | None:
         """A source file's text (undecodable bytes replaced); None when missing or unreadable
         (a file this user may not read is skipped, not a reason to stop every check)."""
-        try:
-            raw = self.target.read_optional(path)
-        except TargetError:
-            return None
+        if path in self.prefetched:
+            raw = self.prefetched[path]
+        else:
+            try:
+                raw = self.target.read_optional(path)
+            except TargetError:
+                return None
         return None if raw is None else raw.decode("utf-8", "replace")
 
     def place(self, path: str, line: int | None = None) -> str:
@@ -272,6 +275,12 @@ class Context:
     def sources(self) -> Sources:
         """Every source file doctor scans (Python, shell, JavaScript/TypeScript)."""
         return discover(self.target, self.settings.root, self.settings.path(self.settings.logs))
+
+    @cached_property
+    def prefetched(self) -> dict[str, bytes | None]:
+        """Every source file's bytes, read at once (one round trip per batch over SSH)."""
+        found = self.sources
+        return self.target.read_many([*found.python, *found.shell, *found.js])
 
 
 def _manifest_ports(text: str, path: str) -> set[int]:

@@ -1,10 +1,9 @@
 """Which source files doctor reads, and the cheap text tests that decide which to parse.
 
-Discovery walks the root through ``Target.glob`` only (two globs per folder: its entries
-and its sub-folders), never entering ``venv``, ``.venv``, ``node_modules``, ``.git``,
-``logs`` (and the configured logs folder), ``.portbook`` or ``__pycache__``; hidden entries
-are never matched by ``*``. It keeps ``*.py``, ``*.sh`` and ``*.js``/``*.ts``/``*.jsx``/
-``*.tsx`` (not ``*.min.js`` bundles).
+Discovery lists the root through ``Target.tree`` (one call, even over SSH), never
+entering ``venv``, ``.venv``, ``node_modules``, ``.git``, ``logs`` (and the configured logs
+folder), ``.portbook`` or ``__pycache__``; hidden entries are never listed. It keeps
+``*.py``, ``*.sh`` and ``*.js``/``*.ts``/``*.jsx``/``*.tsx`` (not ``*.min.js`` bundles).
 
 Parsing every Python file with a syntax tree would dominate doctor's time, so a file is
 parsed (with Python's ``ast``) only when :func:`python_candidate` finds text any Python
@@ -17,7 +16,6 @@ project-local module. A file without any of these cannot produce a Python findin
 
 from __future__ import annotations
 
-import glob
 import posixpath
 import re
 from collections.abc import Collection, Iterator
@@ -76,25 +74,18 @@ class Sources:
 
 def discover(target: Target, root: str, logs: str | None = None) -> Sources:
     """Every Python, shell and JS/TS file under ``root`` outside the skipped folders."""
+    skip_paths = frozenset({posixpath.normpath(logs)} if logs else set())
     python: list[str] = []
     shell: list[str] = []
     js: list[str] = []
-    stack = [(posixpath.normpath(root), 0)]
-    while stack:
-        folder, depth = stack.pop()
-        pattern = glob.escape(folder)
-        folders = {path.rstrip("/") for path in target.glob(pattern + "/*/")}
-        for path in target.glob(pattern + "/*"):
-            name = posixpath.basename(path.rstrip("/"))
-            if path.rstrip("/") in folders:
-                if name not in SKIP_DIRS and path != logs and depth < _MAX_DEPTH:
-                    stack.append((path.rstrip("/"), depth + 1))
-            elif name.endswith(".py"):
-                python.append(path)
-            elif name.endswith(".sh"):
-                shell.append(path)
-            elif name.endswith(_JS) and not name.endswith(".min.js"):
-                js.append(path)
+    for path in target.tree(posixpath.normpath(root), SKIP_DIRS, skip_paths, _MAX_DEPTH):
+        name = posixpath.basename(path)
+        if name.endswith(".py"):
+            python.append(path)
+        elif name.endswith(".sh"):
+            shell.append(path)
+        elif name.endswith(_JS) and not name.endswith(".min.js"):
+            js.append(path)
     return Sources(tuple(sorted(python)), tuple(sorted(shell)), tuple(sorted(js)))
 
 

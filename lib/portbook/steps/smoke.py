@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+import secrets
 import shlex
 import signal
 import time
@@ -14,7 +15,10 @@ from ..probes import listening_ports, proven_ours, tree
 from ..target import Target
 from .base import Run
 
-__all__ = ["SmokeTest"]
+__all__ = ["SMOKE_STAMP", "SmokeTest", "stamped"]
+
+SMOKE_STAMP = "PORTBOOK_SMOKE_STAMP"
+"""Environment variable carrying the smoke run's stamp (journaled before the spawn)."""
 
 _TAIL_LINES = 8
 
@@ -46,7 +50,11 @@ class SmokeTest:
         how = run.system.program_run(spec.name, target.environ())
         log = run.settings.path(posixpath.join(run.settings.logs, f"{spec.name}.smoke.log"))
         target.makedirs(posixpath.dirname(log))
-        env = {**target.environ(), **how.environment}
+        # The stamp is journaled before the spawn: a run killed before it journals the pid
+        # still leaves undo a way to find (and prove) its smoke process.
+        stamp = secrets.token_hex(8)
+        run.journal_note(entry, smoke_stamp=stamp, smoke_cwd=how.cwd)
+        env = {**target.environ(), **how.environment, SMOKE_STAMP: stamp}
         started = time.monotonic()
         pid = target.spawn(how.argv, how.cwd, env, log, how.user)
         info = target.process(pid)
@@ -67,8 +75,14 @@ class SmokeTest:
     def undo(self, run: Run, entry: JournalEntry) -> None:
         """Kill the smoke process tree if it still runs and is provably ours."""
         pid = entry.data.get("smoke_pid")
-        if pid and proven_ours(run.target, pid, entry.data.get("smoke_started", 0.0)):
-            _kill_tree(run.target, pid)
+        if pid:
+            if proven_ours(run.target, pid, entry.data.get("smoke_started", 0.0)):
+                _kill_tree(run.target, pid)
+            return
+        stamp = entry.data.get("smoke_stamp")
+        if stamp:  # the run died between the spawn and journaling its pid
+            for found in stamped(run.target, stamp, entry.data.get("smoke_cwd")):
+                _kill_tree(run.target, found)
 
     def _wait_listening(self, run: Run, pid: int, started: float, log: str) -> float:
         port, target = run.spec.port, run.target
@@ -139,3 +153,15 @@ def _with_tail(message: str, target: Target, log: str) -> str:
     data = target.read_optional(log) or b""
     tail = data.decode("utf-8", "replace").splitlines()[-_TAIL_LINES:]
     return message + (f" -- last lines of {log}: " + " | ".join(tail) if tail else "")
+
+
+def stamped(target: Target, stamp: str, cwd: str | None) -> list[int]:
+    """Pids whose environment carries ``stamp`` (only processes in ``cwd`` are read)."""
+    found = []
+    for info in target.all_processes():
+        if cwd is not None and info.cwd != cwd:
+            continue
+        env = target.environ_of(info.pid)
+        if env is not None and env.get(SMOKE_STAMP) == stamp:
+            found.append(info.pid)
+    return found

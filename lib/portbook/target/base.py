@@ -81,6 +81,14 @@ class Target(Protocol):
     def makedirs(self, path: str) -> None:
         """Create a folder and its parents; existing is fine."""
 
+    def tree(
+        self, root: str, skip_names: frozenset[str], skip_paths: frozenset[str], max_depth: int
+    ) -> list[str]:
+        """Every file under ``root`` (hidden names and the skipped folders left out), sorted."""
+
+    def read_many(self, paths: Sequence[str]) -> dict[str, bytes | None]:
+        """Each path's bytes; None when it is missing or cannot be read. One exchange if remote."""
+
     def glob(self, pattern: str) -> list[str]:
         """Sorted paths matching a shell pattern."""
 

@@ -184,6 +184,39 @@ class FakeTarget:
             raise TargetError(f"cannot create {path}: File exists")
         self.dirs.add(path)
 
+    def tree(
+        self, root: str, skip_names: frozenset[str], skip_paths: frozenset[str], max_depth: int
+    ) -> list[str]:
+        """Every file under ``root`` (hidden names and the skipped folders left out), sorted."""
+        root = posixpath.normpath(root)
+        found = []
+        for path in self.files:
+            if not path.startswith(root.rstrip("/") + "/"):
+                continue
+            parts = path[len(root.rstrip("/")) + 1 :].split("/")
+            folders = [
+                root.rstrip("/") + "/" + "/".join(parts[: i + 1]) for i in range(len(parts) - 1)
+            ]
+            if (
+                any(part.startswith(".") for part in parts)
+                or any(part in skip_names for part in parts[:-1])
+                or any(folder in skip_paths for folder in folders)
+                or len(parts) - 1 > max_depth
+            ):
+                continue
+            found.append(path)
+        return sorted(found)
+
+    def read_many(self, paths: Sequence[str]) -> dict[str, bytes | None]:
+        """Each path's bytes; None when it is missing or cannot be read."""
+        found: dict[str, bytes | None] = {}
+        for path in paths:
+            try:
+                found[path] = self.read_optional(path)
+            except TargetError:
+                found[path] = None
+        return found
+
     def glob(self, pattern: str) -> list[str]:
         """Sorted files matching a shell pattern (``*`` does not cross ``/``)."""
         parts = posixpath.normpath(pattern).split("/")

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import errno
 import fcntl
 import glob as globmod
 import os
 import socket
 import subprocess
-import tempfile
 import time
 import xmlrpc.client
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -18,6 +16,7 @@ from typing import Any
 import psutil
 
 from ..errors import Locked, TargetError
+from . import ssh_remote_files as files
 from .base import Listener, ProcInfo, RunResult, SupervisorFault
 
 __all__ = ["LocalTarget"]
@@ -44,45 +43,43 @@ class LocalTarget:
     def read_optional(self, path: str) -> bytes | None:
         """The file's bytes, or None when it does not exist."""
         with _translated(f"cannot read {path}"):
-            try:
-                with open(path, "rb") as handle:
-                    return handle.read()
-            except FileNotFoundError:
-                return None
+            return files.read_file(path)
 
     def write_atomic(self, path: str, data: bytes, mode: int | None = None) -> None:
         """Write a temp file beside ``path``, fsync it, rename it over; keep mode and owner."""
-        folder = os.path.dirname(path) or "."
         with _translated(f"cannot write {path}"):
-            old = _stat_or_none(path)
-            fd, tmp = tempfile.mkstemp(prefix=".portbook-", dir=folder)
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                _copy_ownership(tmp, old, mode)
-                os.replace(tmp, path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
-            _fsync_dir(folder)
+            files.write_atomic(path, data, mode)
 
     def remove(self, path: str) -> None:
         """Delete a file; a missing file is not an error."""
-        with _translated(f"cannot remove {path}"), contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
+        with _translated(f"cannot remove {path}"):
+            files.remove_file(path)
 
     def file_mode(self, path: str) -> int | None:
         """The permission bits of ``path``, or None when it does not exist."""
-        st = _stat_or_none(path)
-        return None if st is None else st.st_mode & 0o7777
+        with _translated(f"cannot stat {path}"):
+            return files.file_mode(path)
 
     def makedirs(self, path: str) -> None:
         """Create a folder and its parents; existing is fine."""
         with _translated(f"cannot create {path}"):
-            os.makedirs(path, exist_ok=True)
+            files.makedirs(path)
+
+    def tree(
+        self, root: str, skip_names: frozenset[str], skip_paths: frozenset[str], max_depth: int
+    ) -> list[str]:
+        """Every file under ``root`` (hidden names and the skipped folders left out), sorted."""
+        return files.tree_files(root, sorted(skip_names), sorted(skip_paths), max_depth)
+
+    def read_many(self, paths: Sequence[str]) -> dict[str, bytes | None]:
+        """Each path's bytes; None when it is missing or cannot be read."""
+        found: dict[str, bytes | None] = {}
+        for path in paths:
+            try:
+                found[path] = self.read_optional(path)
+            except TargetError:
+                found[path] = None
+        return found
 
     def glob(self, pattern: str) -> list[str]:
         """Sorted paths matching a shell pattern."""
@@ -248,18 +245,12 @@ class LocalTarget:
 
     def remove_empty_dir(self, path: str) -> None:
         """Remove a folder if it is empty; a missing or non-empty folder is left as it is."""
-        with contextlib.suppress(FileNotFoundError, OSError):
-            os.rmdir(path)
+        files.remove_empty_dir(path)
 
     def append_bytes(self, path: str, data: bytes) -> None:
         """Append ``data`` to ``path`` (created 0640 when missing) in one write, then fsync."""
         with _translated(f"cannot append to {path}"):
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-            try:
-                os.write(fd, data)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            files.append_bytes(path, data)
 
     def all_processes(self) -> list[ProcInfo]:
         """Facts about every live process on this host (any that vanish meanwhile left out)."""
@@ -319,35 +310,6 @@ def _lock_holder(folder: str, info_path: str) -> str:
         if time.monotonic() > deadline:
             return f"{folder}: locked by another portbook run"
         time.sleep(0.02)
-
-
-def _stat_or_none(path: str) -> os.stat_result | None:
-    try:
-        return os.stat(path)
-    except FileNotFoundError:
-        return None
-
-
-def _copy_ownership(tmp: str, old: os.stat_result | None, mode: int | None) -> None:
-    if mode is None:
-        mode = old.st_mode & 0o7777 if old is not None else 0o644
-    os.chmod(tmp, mode)
-    if old is not None:
-        with contextlib.suppress(PermissionError):
-            os.chown(tmp, old.st_uid, old.st_gid)
-
-
-def _fsync_dir(folder: str) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError as exc:
-        if exc.errno in (errno.EACCES, errno.EISDIR):
-            return
-        raise
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _safe(getter: Any) -> str:

@@ -1,19 +1,21 @@
-"""A host over SSH as a Target: one Fabric Connection, SFTP for files, the host's Python for more.
+"""A host over SSH as a Target: one Fabric Connection, one Python on the host serving it.
 
 Agentless: the host needs sshd, a POSIX login shell, python3, supervisord and
-the system; nothing is installed. Files go over one SFTP session
-(``ssh_files``). Everything else goes to one Python process the connection
-starts on the host at its first call (``ssh_exec.Remote``): the program
-(``ssh_remote``, ``ssh_remote_facts``) is sent over the channel, and each probe,
-signal, spawn or XML-RPC call to supervisord is one JSON line each way, however
-much it reads: one shell and one Python start per connection, not per call. The
-lock is a second remote process holding ``flock`` on the root for as long as
-its channel stays open: it dies with the connection, never stale.
+the system; nothing is installed. At its first call the connection starts one
+Python process on the host (``ssh_exec.Remote``): the program (``ssh_remote``,
+``ssh_remote_files``, ``ssh_remote_facts``) is sent over the channel, and each
+file read or atomic write, probe, signal, spawn or XML-RPC call to supervisord
+is one JSON line each way, however much it reads: one shell and one Python
+start per connection, not per call. (SFTP was used for files at first; a write
+cost seven round trips there, one here, and the write code is now the same one
+LocalTarget runs.) The lock is a second remote process holding ``flock`` on the
+root for as long as its channel stays open: it dies with the connection, never
+stale.
 
 Host keys are checked (``~/.ssh/known_hosts``, plus ``known_hosts`` when given):
 an unknown or changed key refuses the connection. ``commands`` counts remote
 commands started, ``round_trips`` every exchange that waits for the host
-(commands and SFTP requests), so callers can see what a procedure costs.
+(commands and requests), so callers can see what a procedure costs.
 
 Foreign exceptions (paramiko, invoke, socket, the remote program's errors) are
 translated into ``TargetError`` here, in ``_translated``, and nowhere else.
@@ -21,6 +23,7 @@ translated into ``TargetError`` here, in ``_translated``, and nowhere else.
 
 from __future__ import annotations
 
+import base64
 import binascii
 import contextlib
 import json
@@ -36,7 +39,6 @@ from ..errors import Locked, PortbookError, TargetError
 from .base import RunResult, Target
 from .ssh_calls import RemoteCalls, env_json
 from .ssh_exec import HeldLock, Remote, RemoteError, check_host_keys, describe
-from .ssh_files import CountingSFTP, SftpFiles
 
 __all__ = ["SshTarget", "connect"]
 
@@ -71,10 +73,6 @@ class SshTarget(RemoteCalls):
         self.host = connection.original_host + (f":{port}" if port != 22 else "")
         self.commands = 0
         self._trips = 0
-        self._sftp_base = 0
-        self._sftp: Any = None
-        self._sftp_transport: Any = None
-        self._file_ops: SftpFiles | None = None
         self._facts: dict[str, Any] | None = None
         self._remote = Remote(connection, python, self._count)
         self._remote.use_psutil = use_psutil
@@ -89,9 +87,8 @@ class SshTarget(RemoteCalls):
 
     @property
     def round_trips(self) -> int:
-        """Exchanges that waited for the host: commands, SFTP requests, lock releases."""
-        sftp = self._sftp.requests if self._sftp is not None else 0
-        return self._trips + self._sftp_base + sftp
+        """Exchanges that waited for the host: commands, requests, lock releases."""
+        return self._trips
 
     def open(self) -> None:
         """Connect (host key checked) and learn the host's Python and environment."""
@@ -100,16 +97,12 @@ class SshTarget(RemoteCalls):
         self._load_facts()
 
     def close(self) -> None:
-        """Release held locks and close SFTP and the connection."""
+        """Release held locks, stop the serving Python and close the connection."""
         for held in list(self._locks.values()):
             with contextlib.suppress(Exception):
                 held.release(timeout=5)
         self._locks.clear()
         self._remote.close()
-        with contextlib.suppress(Exception):
-            if self._sftp is not None:
-                self._sftp.close()
-        self._sftp = None
         self.connection.close()
 
     def __enter__(self) -> SshTarget:
@@ -118,53 +111,43 @@ class SshTarget(RemoteCalls):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # --- files (SFTP) --------------------------------------------------------------------
+    # --- files (the serving Python, ssh_remote_files: one round trip each) ---------------
 
     def read_optional(self, path: str) -> bytes | None:
         """The file's bytes, or None when it does not exist."""
-        with self._translated(f"cannot read {path}"):
-            return self._files().read_optional(path)
+        data = self._call("read", f"cannot read {path}", path=path)
+        return None if data is None else base64.b64decode(data)
 
     def write_atomic(self, path: str, data: bytes, mode: int | None = None) -> None:
         """Replace ``path`` atomically (temp file, fsync, rename), keeping mode and owner."""
-        with self._translated(f"cannot write {path}"):
-            self._files().write_atomic(path, data, mode)
+        encoded = base64.b64encode(data).decode("ascii")
+        self._call("write", f"cannot write {path}", path=path, data=encoded, mode=mode)
 
     def remove(self, path: str) -> None:
         """Delete a file; a missing file is not an error."""
-        with self._translated(f"cannot remove {path}"):
-            self._files().remove(path)
+        self._call("remove", f"cannot remove {path}", path=path)
 
     def file_mode(self, path: str) -> int | None:
         """The permission bits of ``path``, or None when it does not exist."""
-        with self._translated(f"cannot stat {path}"):
-            return self._files().file_mode(path)
+        mode = self._call("file_mode", f"cannot stat {path}", path=path)
+        return None if mode is None else int(mode)
 
     def makedirs(self, path: str) -> None:
         """Create a folder and its parents; existing is fine."""
-        with self._translated(f"cannot create {path}"):
-            self._files().makedirs(path)
+        self._call("makedirs", f"cannot create {path}", path=path)
 
     def remove_empty_dir(self, path: str) -> None:
         """Remove a folder if it is empty; a missing or non-empty folder is left as it is."""
-        with self._translated(f"cannot remove {path}"):
-            self._files().remove_empty_dir(path)
+        self._call("remove_empty_dir", f"cannot remove {path}", path=path)
 
     def append_bytes(self, path: str, data: bytes) -> None:
         """Append ``data`` to ``path`` (created 0640 when missing) in one write, then fsync."""
-        with self._translated(f"cannot append to {path}"):
-            self._files().append_bytes(path, data)
+        encoded = base64.b64encode(data).decode("ascii")
+        self._call("append", f"cannot append to {path}", path=path, data=encoded)
 
     def glob(self, pattern: str) -> list[str]:
-        """Sorted paths matching a shell pattern, as Python's ``glob.glob`` on the host.
-
-        ``FOLDER/*.conf``-like patterns (wildcards in the last part only) take one
-        SFTP listing; any other pattern is globbed by the host's Python.
-        """
-        with self._translated(f"cannot glob {pattern}"):
-            found = self._files().glob(pattern)
-        if found is None:
-            found = self._call("glob", f"cannot glob {pattern}", pattern=pattern)
+        """Sorted paths matching a shell pattern, as Python's ``glob.glob`` on the host."""
+        found = self._call("glob", f"cannot glob {pattern}", pattern=pattern)
         return sorted(str(p) for p in found)
 
     # --- commands and processes (one remote Python call each) ----------------------------
@@ -245,25 +228,9 @@ class SshTarget(RemoteCalls):
         with self._translated(action):
             return self._remote.call(op, args, budget)
 
-    def _files(self) -> SftpFiles:
-        self._check_locks()
-        transport = self.connection.transport
-        if self._file_ops is None or transport is not self._sftp_transport or not transport.active:
-            if self._sftp is not None:
-                self._sftp_base += self._sftp.requests
-            self.connection.open()
-            self._count(True)  # the host starts an sftp-server
-            self._sftp = CountingSFTP.from_transport(self.connection.transport)
-            self._sftp_transport = self.connection.transport
-            self._file_ops = SftpFiles(self._sftp, self._fsync_paths)
-        return self._file_ops
-
     def _check_locks(self) -> None:
         for held in self._locks.values():
             held.check(self.host)
-
-    def _fsync_paths(self, paths: list[str]) -> None:
-        self._call("fsync", f"cannot fsync {paths[0]}", paths=paths)
 
 
 def connect(

@@ -20,6 +20,8 @@ from .base import Listener, ProcInfo, SupervisorFault
 __all__ = ["RPC_TIMEOUT", "RemoteCalls", "env_json"]
 
 RPC_TIMEOUT = 60.0
+READ_BATCH = 200
+"""Files one ``read_many`` call carries (a reply is one JSON line with their bytes)."""
 """Seconds supervisord may take to answer one XML-RPC call (``stopProcess`` waits)."""
 
 
@@ -104,6 +106,31 @@ class RemoteCalls:
         """The environment ``pid`` was started with, or None when it is gone or unreadable."""
         found = self._call("environ_of", f"cannot read the environment of {pid}", pid=pid)
         return None if found is None else {str(k): str(v) for k, v in found.items()}
+
+    def tree(
+        self, root: str, skip_names: frozenset[str], skip_paths: frozenset[str], max_depth: int
+    ) -> list[str]:
+        """Every file under ``root`` (hidden names and the skipped folders left out): one call."""
+        found = self._call(
+            "tree",
+            f"cannot list {root}",
+            root=root,
+            skip_names=sorted(skip_names),
+            skip_paths=sorted(skip_paths),
+            max_depth=max_depth,
+        )
+        return sorted(str(p) for p in found)
+
+    def read_many(self, paths: Sequence[str]) -> dict[str, bytes | None]:
+        """Each path's bytes (None: missing or unreadable), READ_BATCH paths per call."""
+        found: dict[str, bytes | None] = {}
+        for start in range(0, len(paths), READ_BATCH):
+            batch = list(paths[start : start + READ_BATCH])
+            reply = self._call("read_many", f"cannot read {batch[0]}", paths=batch)
+            for path in batch:
+                data = reply.get(path)
+                found[path] = None if data is None else base64.b64decode(data)
+        return found
 
     def own_pids(self) -> set[int]:
         """The SSH session serving this connection and its ancestors, and any lock holder."""

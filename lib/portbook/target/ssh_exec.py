@@ -44,7 +44,6 @@ __all__ = [
     "describe",
     "parse_reply",
     "program",
-    "python_command",
     "stdin_command",
 ]
 
@@ -57,9 +56,11 @@ PROBE_TIMEOUT = 120.0
 _LOADER = """import sys
 F={{"__name__": "portbook_remote_facts"}}
 exec(compile({facts!r}, "ssh_remote_facts.py", "exec"), F)
+W={{"__name__": "portbook_remote_files"}}
+exec(compile({files!r}, "ssh_remote_files.py", "exec"), W)
 A={{"__name__": "portbook_remote"}}
 exec(compile({actions!r}, "ssh_remote.py", "exec"), A)
-sys.exit(A["main"](sys.argv, dict(F["OPS"], **A["OPS"])))
+sys.exit(A["main"](sys.argv, dict(F["OPS"], **W["OPS"], **A["OPS"])))
 """
 
 _PROGRAM: list[str] = []
@@ -75,30 +76,19 @@ class RemoteError(Exception):
 
 
 def program() -> str:
-    """The Python program a call runs on the host (both remote modules, loaded in order)."""
+    """The Python program a call runs on the host (the three remote modules, loaded in order)."""
     if not _PROGRAM:
         here = resources.files(__package__ or "portbook.target")
         facts = here.joinpath("ssh_remote_facts.py").read_text(encoding="utf-8")
+        files = here.joinpath("ssh_remote_files.py").read_text(encoding="utf-8")
         actions = here.joinpath("ssh_remote.py").read_text(encoding="utf-8")
-        _PROGRAM.append(_LOADER.format(facts=facts, actions=actions))
+        _PROGRAM.append(_LOADER.format(facts=facts, files=files, actions=actions))
     return _PROGRAM[0]
 
 
-def python_command(python: str, request: dict[str, Any]) -> str:
-    """``exec PYTHON -c PROGRAM REQUEST``, every part quoted for the remote shell."""
-    return " ".join(
-        [
-            "exec",
-            shlex.quote(python),
-            "-c",
-            shlex.quote(program()),
-            shlex.quote(json.dumps(request)),
-        ]
-    )
-
-
 def stdin_command(python: str, request: dict[str, Any], size: int) -> str:
-    """Like ``python_command`` but the program (``size`` bytes) is read from stdin first."""
+    """``exec PYTHON -c BOOT REQUEST``, every part quoted for the remote shell; BOOT reads
+    the program (``size`` bytes) from stdin first, so a long program costs no argv space."""
     boot = f"import sys;exec(sys.stdin.buffer.read({int(size)}))"
     return " ".join(
         ["exec", shlex.quote(python), "-c", shlex.quote(boot), shlex.quote(json.dumps(request))]

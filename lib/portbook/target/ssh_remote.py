@@ -7,7 +7,7 @@ a JSON object ``{"op": ..., ...}`` and the reply one JSON line on stdout:
 requests read from stdin, one per line, for as long as the connection lasts, so
 a call is one round trip on an open channel, not a new shell and Python.
 
-This file holds the actions (run, spawn, XML-RPC relay, lock, glob, fsync) and
+This file holds the actions (run, spawn, XML-RPC relay, lock, glob) and
 ``main``; the facts (processes, sockets) are in ``ssh_remote_facts``. Standard
 library only, Python 3.7 or later, no imports from portbook: on the host this
 file is executed on its own.
@@ -183,16 +183,6 @@ def op_glob(req: dict[str, Any]) -> list[str]:
     return sorted(glob.glob(req["pattern"]))
 
 
-def op_fsync(req: dict[str, Any]) -> None:
-    """fsync files and folders (for SFTP servers without fsync@openssh.com)."""
-    for path in req["paths"]:
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def op_rpc(req: dict[str, Any]) -> dict[str, Any]:
     """POST an XML-RPC body (built by the controller) to the socket; the HTTP status and body."""
     import base64
@@ -285,7 +275,6 @@ def op_lock(req: dict[str, Any]) -> None:
 
 OPS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "facts": op_facts,
-    "fsync": op_fsync,
     "glob": op_glob,
     "lock": op_lock,
     "rpc": op_rpc,
