@@ -54,9 +54,9 @@ MAX_COMMANDS_PER_ADD = 2
 Measured: 1, the lock's holder. Every probe, signal, spawn and XML-RPC call goes to
 the one serving Python the connection started already (a line each way on its channel).
 """
-MAX_ROUND_TRIPS_PER_ADD = 1000
-"""Commands, calls and SFTP requests (each well under a millisecond on a LAN); measured ~630,
-most of them SFTP reads and listings of doctor's before/after scans."""
+MAX_ROUND_TRIPS_PER_ADD = 400
+"""Commands and requests (each well under a millisecond on a LAN); measured ~200, most of them
+journal writes and supervisor XML-RPC calls."""
 
 
 @dataclass

@@ -66,7 +66,7 @@ def open_sessions(hosts: Sequence[Host], options: SessionOptions) -> list[HostSe
 
 
 def close_sessions(sessions: Sequence[HostSession]) -> None:
-    """Close every open target (locks released, SFTP and SSH closed)."""
+    """Close every open target (locks released, the serving Python stopped, SSH closed)."""
     for session in sessions:
         close = getattr(session.target, "close", None)
         if close is not None:
