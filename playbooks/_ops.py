@@ -14,6 +14,8 @@ from portbook.status import StatusReport, read_status
 from portbook.target import Target
 
 from ._common import open_local, printer, refuse
+from ._fleet import Fleet, run_fleet
+from ._jobs import op_job
 
 
 def show_plan(result: OpResult, settings: Settings, as_json: bool) -> None:
@@ -59,8 +61,13 @@ def run_op(
     procedure: str,
     plan: Callable[[Target, Settings], OpResult],
     run: Callable[..., OpResult],
+    fleet: Fleet,
 ) -> None:
-    """The body of restart and recover: open the root, then plan only or run and report."""
+    """The body of restart and recover: on the selected hosts, or open the root, then plan
+    only or run and report."""
+    if fleet.selection(c):
+        run_fleet(c, fleet, procedure, op_job(procedure, check, plan, run), as_json)
+        return
     try:
         target, settings = open_local(c, root)
     except PortbookError as exc:

@@ -8,8 +8,7 @@ from invoke import Context, task
 from portbook.recover import plan_recover, recover_system
 
 from ._common import ROOT_HELP
-from ._fleet import Fleet, fleet_help, run_fleet
-from ._jobs import op_job
+from ._fleet import Fleet, fleet_help
 from ._ops import run_op
 
 
@@ -41,7 +40,4 @@ def emergency(
     plan = partial(plan_recover, kill_foreign=kill_foreign)
     run = partial(recover_system, kill_foreign=kill_foreign, wait=wait)
     fleet = Fleet(hosts, inventory, serial, max_fail, False, accept_new_keys)
-    if fleet.selection(c):
-        run_fleet(c, fleet, "recover", op_job("recover", check, plan, run), json)
-        return
-    run_op(c, root, check, json, "recover", plan, run)
+    run_op(c, root, check, json, "recover", plan, run, fleet)

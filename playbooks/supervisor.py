@@ -12,7 +12,7 @@ from portbook.system import read_system
 
 from ._common import ROOT_HELP, open_local, refuse
 from ._fleet import Fleet, fleet_help, run_fleet
-from ._jobs import op_job, report_job, status_report
+from ._jobs import report_job, status_report
 from ._ops import run_op
 
 
@@ -44,10 +44,7 @@ def restart(
     plan = partial(plan_restart, use_script=use_script)
     run = partial(restart_system, use_script=use_script, wait=wait)
     fleet = Fleet(hosts, inventory, serial, max_fail, False, accept_new_keys)
-    if fleet.selection(c):
-        run_fleet(c, fleet, "restart", op_job("restart", check, plan, run), json)
-        return
-    run_op(c, root, check, json, "restart", plan, run)
+    run_op(c, root, check, json, "restart", plan, run, fleet)
 
 
 @task(

@@ -65,42 +65,29 @@ def rollback(
     target: Target, settings: Settings, *, wait: bool = False, on_step: OnStep = lambda r: None
 ) -> Outcome:
     """Undo what an interrupted run left in the journal; never raises."""
-    outcome = Outcome("rollback", target.host)
-    try:
-        with root_lock(target, settings, wait=wait):
-            journal = Journal.load(target, settings)
-            if journal is None:
-                outcome.steps.append(StepResult("journal", "skipped", 0.0, "nothing to roll back"))
-                return outcome
-            if journal.procedure not in PROCEDURES:
-                # restart and recovery journal what they did, but nothing they do has an undo
-                journal.discard()
-                outcome.procedure = f"rollback of {journal.procedure}"
-                outcome.steps.append(
-                    StepResult(
-                        "journal",
-                        "skipped",
-                        0.0,
-                        f"{journal.procedure} has nothing to undo; "
-                        "journal cleared (see .portbook/audit.log)",
-                    )
-                )
-                return outcome
-            spec = ServiceSpec(**journal.spec)
-            run = Run(target, settings, read_system(target, settings), spec, journal=journal)
-            outcome.procedure = f"rollback of {journal.procedure}"
 
-            def record(result: StepResult) -> None:
-                outcome.steps.append(result)
-                on_step(result)
+    def undo(journal: Journal, outcome: Outcome) -> None:
+        outcome.procedure = f"rollback of {journal.procedure}"
+        if journal.procedure not in PROCEDURES:
+            # restart and recovery journal what they did, but nothing they do has an undo
+            journal.discard()
+            detail = f"{journal.procedure} has nothing to undo; journal cleared"
+            detail += " (see .portbook/audit.log)"
+            outcome.steps.append(StepResult("journal", "skipped", 0.0, detail))
+            return
+        spec = ServiceSpec(**journal.spec)
+        run = Run(target, settings, read_system(target, settings), spec, journal=journal)
 
-            left = undo_journal(run, PROCEDURES[journal.procedure], record)
-            if left:
-                outcome.error = f"rollback incomplete, {journal.path} kept: " + "; ".join(left)
-                outcome.code = 3
-    except PortbookError as exc:
-        outcome.error, outcome.code = str(exc), exc.code
-    return outcome
+        def record(result: StepResult) -> None:
+            outcome.steps.append(result)
+            on_step(result)
+
+        left = undo_journal(run, PROCEDURES[journal.procedure], record)
+        if left:
+            outcome.error = f"rollback incomplete, {journal.path} kept: " + "; ".join(left)
+            outcome.code = 3
+
+    return _on_journal(target, settings, wait, "rollback", "nothing to roll back", undo)
 
 
 def release_journal(target: Target, settings: Settings, *, wait: bool = False) -> Outcome:
@@ -109,21 +96,37 @@ def release_journal(target: Target, settings: Settings, *, wait: bool = False) -
     Refuses (exit 2) when the journal is that of an unfinished run: that one
     must be rolled back. Never raises.
     """
-    outcome = Outcome("release", target.host)
+
+    def release(journal: Journal, outcome: Outcome) -> None:
+        if not journal.completed:
+            raise Refused(
+                f"{journal.path} is an unfinished {journal.procedure}: "
+                "run `invoke service.rollback`, not --keep-changes"
+            )
+        journal.discard()
+        outcome.procedure = f"release of {journal.procedure}"
+        outcome.steps.append(StepResult("journal", "ok", 0.0, "kept changes; journal cleared"))
+
+    return _on_journal(target, settings, wait, "release", "no journal", release)
+
+
+def _on_journal(
+    target: Target,
+    settings: Settings,
+    wait: bool,
+    procedure: str,
+    when_none: str,
+    body: Callable[[Journal, Outcome], None],
+) -> Outcome:
+    """Under the root's lock, hand the journal to ``body``; none: a skipped step. Never raises."""
+    outcome = Outcome(procedure, target.host)
     try:
         with root_lock(target, settings, wait=wait):
             journal = Journal.load(target, settings)
             if journal is None:
-                outcome.steps.append(StepResult("journal", "skipped", 0.0, "no journal"))
+                outcome.steps.append(StepResult("journal", "skipped", 0.0, when_none))
                 return outcome
-            if not journal.completed:
-                raise Refused(
-                    f"{journal.path} is an unfinished {journal.procedure}: "
-                    "run `invoke service.rollback`, not --keep-changes"
-                )
-            journal.discard()
-            outcome.procedure = f"release of {journal.procedure}"
-            outcome.steps.append(StepResult("journal", "ok", 0.0, "kept changes; journal cleared"))
+            body(journal, outcome)
     except PortbookError as exc:
         outcome.error, outcome.code = str(exc), exc.code
     return outcome

@@ -48,11 +48,11 @@ pytestmark = [
 ]
 
 NEW = "risk_monitor"
-MAX_COMMANDS_PER_ADD = 2
+MAX_COMMANDS_PER_ADD = 0
 """Remote commands one add may start (a shell and a Python start each, ~0.2 s here).
 
-Measured: 1, the lock's holder. Every probe, signal, spawn and XML-RPC call goes to
-the one serving Python the connection started already (a line each way on its channel).
+None: the lock, every file operation, probe, signal, spawn and XML-RPC call goes to the
+one serving Python the connection started already (a line each way on its channel).
 """
 MAX_ROUND_TRIPS_PER_ADD = 400
 """Commands and requests (each well under a millisecond on a LAN); measured ~200, most of them
@@ -210,8 +210,8 @@ def test_one_add_over_ssh_costs_a_bounded_number_of_round_trips(added: Added) ->
         f"add over SSH: {added.commands} commands, {added.round_trips} round trips, "
         f"{added.seconds:.1f}s"
     )
-    assert 0 < added.commands <= MAX_COMMANDS_PER_ADD
-    assert added.commands < added.round_trips <= MAX_ROUND_TRIPS_PER_ADD
+    assert added.commands <= MAX_COMMANDS_PER_ADD
+    assert 0 < added.round_trips <= MAX_ROUND_TRIPS_PER_ADD
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -66,6 +67,12 @@ class LocalChannel:
     def recv_exit_status(self) -> int:
         assert self.proc is not None
         return self.proc.wait()
+
+    def exit_status_ready(self) -> bool:
+        return self.proc is not None and self.proc.poll() is not None
+
+    def get_transport(self) -> Any:
+        return SimpleNamespace(is_active=lambda: not self.closed)
 
     def close(self) -> None:
         self.closed = True
@@ -304,3 +311,23 @@ def test_read_many_returns_every_files_bytes_and_none_for_missing_ones(
     answer = remote.call("read_many", {"paths": paths})
     assert answer[paths[1]] is None and answer[paths[2]] is None
     assert base64.b64decode(answer[paths[0]]) == b"\x00\xffbytes"
+
+
+def test_the_serving_python_holds_the_lock_and_its_end_lets_go(tmp_path: Path) -> None:
+    info = str(tmp_path / ".portbook/lock")
+    first = Remote(LocalConnection(), sys.executable, lambda command: None)
+    second = Remote(LocalConnection(), sys.executable, lambda command: None)
+    try:
+        held = first.lock(str(tmp_path), info, wait=False)
+        assert Path(info).read_text().split()[0] == str(held.pid) and not held.lost()
+        with pytest.raises(RemoteError, match=f"locked by pid {held.pid} since"):
+            second.lock(str(tmp_path), info, wait=False)
+        held.release()
+        again = second.lock(str(tmp_path), info, wait=False)
+        assert not Path(info).exists() or Path(info).read_text().split()[0] == str(again.pid)
+        second.close()  # the controller goes away: the host's Python exits, the flock with it
+        assert again.lost()
+        assert first.lock(str(tmp_path), info, wait=False).pid == held.pid
+    finally:
+        first.close()
+        second.close()

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from ..errors import TargetError
 
-__all__ = ["Listener", "ProcInfo", "RunResult", "SupervisorFault", "Target"]
+__all__ = ["Listener", "ProcInfo", "RunResult", "SupervisorFault", "Target", "read_each"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,17 @@ class SupervisorFault(TargetError):
         super().__init__(f"supervisor fault {code}: {text}")
         self.fault_code = code
         self.fault_text = text
+
+
+def read_each(target: Target, paths: Sequence[str]) -> dict[str, bytes | None]:
+    """``read_many`` as one ``read_optional`` per path (None for a file that cannot be read)."""
+    found: dict[str, bytes | None] = {}
+    for path in paths:
+        try:
+            found[path] = target.read_optional(path)
+        except TargetError:
+            found[path] = None
+    return found
 
 
 class Target(Protocol):

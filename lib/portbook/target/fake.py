@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import Locked, TargetError
-from .base import Listener, ProcInfo, RunResult, Target
+from .base import Listener, ProcInfo, RunResult, Target, read_each
 
 __all__ = ["FakeTarget", "RpcCall", "SpawnRecord"]
 
@@ -209,13 +209,7 @@ class FakeTarget:
 
     def read_many(self, paths: Sequence[str]) -> dict[str, bytes | None]:
         """Each path's bytes; None when it is missing or cannot be read."""
-        found: dict[str, bytes | None] = {}
-        for path in paths:
-            try:
-                found[path] = self.read_optional(path)
-            except TargetError:
-                found[path] = None
-        return found
+        return read_each(self, paths)
 
     def glob(self, pattern: str) -> list[str]:
         """Sorted files matching a shell pattern (``*`` does not cross ``/``)."""

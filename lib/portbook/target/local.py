@@ -17,7 +17,7 @@ import psutil
 
 from ..errors import Locked, TargetError
 from . import ssh_remote_files as files
-from .base import Listener, ProcInfo, RunResult, SupervisorFault
+from .base import Listener, ProcInfo, RunResult, SupervisorFault, read_each
 
 __all__ = ["LocalTarget"]
 
@@ -73,13 +73,7 @@ class LocalTarget:
 
     def read_many(self, paths: Sequence[str]) -> dict[str, bytes | None]:
         """Each path's bytes; None when it is missing or cannot be read."""
-        found: dict[str, bytes | None] = {}
-        for path in paths:
-            try:
-                found[path] = self.read_optional(path)
-            except TargetError:
-                found[path] = None
-        return found
+        return read_each(self, paths)
 
     def glob(self, pattern: str) -> list[str]:
         """Sorted paths matching a shell pattern."""

@@ -175,8 +175,8 @@ class SshTarget(RemoteCalls):
     def hold_lock(self, folder: str, info_path: str, wait: bool) -> Iterator[None]:
         """flock ``folder`` on the host for the block; "PID TIME" of the holder in ``info_path``.
 
-        The holder is a process on the host, so a local portbook run there and
-        this one exclude each other. Its pid is in ``own_pids`` while held.
+        The holder is the serving Python on the host, so a local portbook run there
+        and this one exclude each other. Its pid is in ``own_pids`` while held.
         """
         with self._translated(f"cannot lock {folder}"):
             self._load_facts()
@@ -191,8 +191,8 @@ class SshTarget(RemoteCalls):
             yield
         finally:
             del self._locks[held.pid]
-            # best effort: if the connection is gone, the holder saw EOF and let go already
-            with contextlib.suppress(*_FOREIGN):
+            # best effort: if the connection is gone, the host saw EOF and let go already
+            with contextlib.suppress(RemoteError, *_FOREIGN):
                 held.release()
 
     # --- internals -----------------------------------------------------------------------

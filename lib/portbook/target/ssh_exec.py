@@ -177,43 +177,39 @@ class Remote:
         self._channel, self._reader = channel, reader
 
     def lock(self, folder: str, info: str, wait: bool) -> HeldLock:
-        """flock ``folder`` on the host until the returned lock is released."""
-        request = {"op": "lock", "folder": folder, "info": info, "wait": wait}
-        source = program().encode()
-        self.count(True)
-        channel = self.connection.create_session()
-        try:
-            channel.settimeout(None if wait else PROBE_TIMEOUT)
-            channel.exec_command(stdin_command(self.python, request, len(source)))
-            channel.sendall(source)
-            line = channel.makefile("rb").readline().decode("utf-8", "replace")
-            if not line:
-                stderr = channel.makefile_stderr("rb").read().decode("utf-8", "replace")
-                parse_reply("", stderr, channel.recv_exit_status(), self.python)
-            held = parse_reply(line, "", 0, self.python)
-        except BaseException:
-            channel.close()
-            raise
-        return HeldLock(channel, folder, int(held["pid"]), str(held["since"]), self.count)
+        """flock ``folder`` on the host (held by the serving Python) until released."""
+        if self._channel is None or self._channel.closed:
+            self._start()
+        channel = self._channel
+        budget = WAIT_BUDGET if wait else 0.0
+        held = self.call("acquire", {"folder": folder, "info": info, "wait": wait}, budget)
+        return HeldLock(self, channel, folder, int(held["pid"]), str(held["since"]))
+
+
+WAIT_BUDGET = 7 * 24 * 3600.0
+"""How long ``--wait`` may wait for another run's lock (the host checks we are still there)."""
 
 
 class HeldLock:
-    """A lock held by a process on the host; ``release`` closes its stdin and waits for it."""
+    """A lock the serving Python holds on the host; ``release`` asks it to let go.
 
-    def __init__(
-        self, channel: Any, folder: str, pid: int, since: str, count: Callable[[bool], None]
-    ) -> None:
+    If that process or its channel is gone, the host saw EOF (or the process
+    died) and the kernel dropped the flock: the lock is lost.
+    """
+
+    def __init__(self, remote: Remote, channel: Any, folder: str, pid: int, since: str) -> None:
+        self.remote = remote
         self.channel = channel
         self.folder = folder
         self.pid = pid
         self.since = since
-        self.count = count
 
     def lost(self) -> bool:
-        """True when the holder is gone, or its channel is (then the host saw EOF and let go)."""
+        """True when the serving process or its channel is gone (or was replaced)."""
         transport = self.channel.get_transport()
         return bool(
-            self.channel.closed
+            self.remote._channel is not self.channel
+            or self.channel.closed
             or self.channel.exit_status_ready()
             or transport is None
             or not transport.is_active()
@@ -230,14 +226,9 @@ class HeldLock:
             )
 
     def release(self, timeout: float = 30.0) -> None:
-        """Let go: the holder removes its info file, exits, and the flock goes with it."""
-        try:
-            if not self.channel.closed:
-                self.count(False)
-                self.channel.shutdown_write()
-                self.channel.status_event.wait(timeout)
-        finally:
-            self.channel.close()
+        """Let go: the host removes the info file and unlocks (nothing to do if lost)."""
+        if not self.lost():
+            self.remote.call("release", {"folder": self.folder}, timeout)
 
 
 class AcceptNewPolicy(paramiko.MissingHostKeyPolicy):  # type: ignore[misc]

@@ -12,10 +12,11 @@ This file holds the actions (run, spawn, XML-RPC relay, lock, glob) and
 library only, Python 3.7 or later, no imports from portbook: on the host this
 file is executed on its own.
 
-Two requests outlive their reply. ``lock`` flocks a folder and holds it until
-its stdin reaches EOF (the controller releasing it, or the SSH connection
-dying). ``spawn`` leaves a waiter process that reaps the new process and writes
-its exit code for ``exit_code``.
+Two requests outlive their reply. ``acquire`` flocks a folder for the serving
+process until ``release``, or until the process ends (stdin at EOF: the
+controller let go, or its SSH connection died; the kernel drops the flock).
+``spawn`` leaves a waiter process that reaps the new process and writes its exit
+code for ``exit_code``.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-# Other modules are imported where they are used: the lock holder is a fresh Python on
-# the host, and importing http.client, subprocess or tempfile up front costs ~20 ms.
+# Other modules are imported where they are used: a short-lived program (the unit tests,
+# a one-off request) should not pay ~20 ms for http.client, subprocess or tempfile.
 
 WAITER = (
     "import os,sys\n"
@@ -238,15 +239,25 @@ def _write_info(path: str, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _released() -> bool:
-    """True once stdin is at EOF: the controller let go, or its connection died."""
-    return not os.read(sys.stdin.fileno(), 4096)
+_HELD: dict[str, tuple[int, str]] = {}
+"""Folders this process has flocked: folder -> (its descriptor, the info file)."""
 
 
-def op_lock(req: dict[str, Any]) -> None:
-    """flock ``folder``, reply, then hold it ("PID TIME" in ``info``) until stdin closes."""
-    import fcntl
+def _cancelled(timeout: float) -> bool:
+    """True when stdin turns readable while we wait: the controller never sends anything
+    while it waits for our reply, so that is EOF: it let go, or its connection died."""
     import select
+
+    return bool(select.select([sys.stdin], [], [], timeout)[0])
+
+
+def op_acquire(req: dict[str, Any]) -> dict[str, Any]:
+    """flock ``folder`` for this process ("PID TIME" in ``info``) until ``release``.
+
+    The kernel drops the flock when this process exits, so a connection that dies
+    takes the lock with it: never stale.
+    """
+    import fcntl
 
     folder, info = req["folder"], req["info"]
     fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
@@ -256,27 +267,44 @@ def op_lock(req: dict[str, Any]) -> None:
             break
         except BlockingIOError:
             if not req["wait"]:
+                os.close(fd)
                 raise Fail("locked", _holder(info)) from None
-            if select.select([sys.stdin], [], [], 0.2)[0] and _released():
+            if _cancelled(0.2):
+                os.close(fd)
                 raise Fail("cancelled", "the controller went away while waiting") from None
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     try:
         _write_info(info, f"{os.getpid()} {stamp}\n")
-        reply({"ok": {"pid": os.getpid(), "since": stamp}})
-        while not _released():
-            pass
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(info)
-        with contextlib.suppress(OSError):
-            os.rmdir(os.path.dirname(info))
+    except BaseException:
         os.close(fd)
+        raise
+    _HELD[folder] = (fd, info)
+    return {"pid": os.getpid(), "since": stamp}
+
+
+def op_release(req: dict[str, Any]) -> None:
+    """Let go of ``folder``: remove the info file (and its folder if empty), unlock."""
+    fd, info = _HELD.pop(req["folder"], (-1, ""))
+    if fd < 0:
+        return
+    with contextlib.suppress(OSError):
+        os.unlink(info)
+    with contextlib.suppress(OSError):
+        os.rmdir(os.path.dirname(info))
+    os.close(fd)
+
+
+def release_all() -> None:
+    """Release every lock still held (the controller is gone)."""
+    for folder in list(_HELD):
+        op_release({"folder": folder})
 
 
 OPS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "facts": op_facts,
     "glob": op_glob,
-    "lock": op_lock,
+    "acquire": op_acquire,
+    "release": op_release,
     "rpc": op_rpc,
     "run": op_run,
     "spawn": op_spawn,
@@ -313,6 +341,7 @@ def serve(ops: dict[str, Callable[[dict[str, Any]], Any]]) -> int:
     while True:
         line = stdin.readline()
         if not line:
+            release_all()
             return 0
         req: dict[str, Any] = {}
         try:
@@ -336,12 +365,10 @@ def _collected(pid: int) -> bool:
 def main(argv: list[str], ops: dict[str, Callable[[dict[str, Any]], Any]]) -> int:
     """Answer the request in ``argv[1]`` with ``ops[op]``; errors become ``{"error", "kind"}``.
 
-    ``serve`` answers requests from stdin instead; ``lock`` replies by itself.
+    ``serve`` answers requests from stdin instead, until it closes.
     """
     req = json.loads(argv[1])
     if req["op"] == "serve":
         return serve(ops)
-    doc = answer(req, ops)
-    if req["op"] != "lock" or "error" in doc:
-        reply(doc)
+    reply(answer(req, ops))
     return 0
