@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from pathlib import Path
 
 from portbook.simfleet import install_system, start_system
 from portbook.simhosts import (
@@ -25,6 +26,7 @@ __all__ = [
     "create_host",
     "destroy_host",
     "install_system",
+    "managed_files",
     "skip_reason",
     "ssh_host",
     "start_system",
@@ -39,3 +41,14 @@ def ssh_host() -> Iterator[SshHost]:
         yield host
     finally:
         destroy_host(host)
+
+
+def managed_files(root: Path) -> dict[str, tuple[bytes, int]]:
+    """Every managed file's bytes and mode under ``root`` (logs, runtime, journal excluded)."""
+    out = {}
+    for path in root.rglob("*"):
+        rel = path.relative_to(root).as_posix()
+        skip = rel.startswith(("logs/", ".run/", ".portbook/")) or "__pycache__" in rel
+        if path.is_file() and not skip:
+            out[rel] = (path.read_bytes(), path.stat().st_mode)
+    return out

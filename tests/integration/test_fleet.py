@@ -29,6 +29,7 @@ from portbook.simhosts import SSHD, SshHost, netns_pids, skip_reason
 from portbook.target.ssh import SshTarget
 
 from .conftest import REPO, cli_env
+from .sshhosts import managed_files
 
 pytestmark = [
     pytest.mark.integration,
@@ -53,14 +54,8 @@ class Node:
         return self.host.folder / "system"
 
     def files(self) -> dict[str, tuple[bytes, int]]:
-        """Every managed file's bytes and mode (logs, runtime and journal excluded)."""
-        out = {}
-        for path in self.root.rglob("*"):
-            rel = path.relative_to(self.root).as_posix()
-            skip = rel.startswith(("logs/", ".run/", ".portbook/")) or "__pycache__" in rel
-            if path.is_file() and not skip:
-                out[rel] = (path.read_bytes(), path.stat().st_mode)
-        return out
+        """Every managed file's bytes and mode."""
+        return managed_files(self.root)
 
     def states(self) -> dict[str, tuple[str, int]]:
         """Supervisor's process list: name -> (state, pid)."""

@@ -39,6 +39,7 @@ from .sshhosts import (
     create_host,
     destroy_host,
     install_system,
+    managed_files,
     skip_reason,
 )
 
@@ -74,16 +75,7 @@ class HostSystem:
 
     def files(self) -> dict[str, tuple[bytes, int]]:
         """Every managed file's bytes and mode (logs, runtime and journal folders excluded)."""
-        out = {}
-        for path in self.root.rglob("*"):
-            rel = path.relative_to(self.root).as_posix()
-            if (
-                path.is_file()
-                and not rel.startswith(("logs/", ".run/", ".portbook/"))
-                and "__pycache__" not in rel
-            ):
-                out[rel] = (path.read_bytes(), path.stat().st_mode)
-        return out
+        return managed_files(self.root)
 
     def states(self) -> dict[str, tuple[str, int]]:
         """Supervisor's process list: name -> (state, pid)."""

@@ -8,6 +8,7 @@ probed once (its registry and its listeners) before anything changes.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from ..errors import InvalidInput, PortbookError, PortConflict
 from ..ports import free_ports
@@ -28,23 +29,31 @@ def common_free_port(
     refusal naming the host when one cannot be read, or when no port is free
     everywhere.
     """
-    common: set[int] | None = None
-    ranges: set[tuple[int, int]] = set()
-    for session in sessions:
-        if session.target is None or session.settings is None:
-            continue
-        try:
-            system = read_system(session.target, session.settings)
-            chosen = category or _category_of(system.services, service, session.name)
-            free = set(free_ports(chosen, system, session.target.listeners()))
-            ranges.add(session.settings.ranges[chosen])
-        except PortbookError as exc:
-            raise type(exc)(f"{session.name}: --port auto: {exc}") from exc
-        common = free if common is None else common & free
+    open_ones = [s for s in sessions if s.target is not None and s.settings is not None]
+    if not open_ones:
+        raise PortConflict("--port auto: no selected host could be reached")
+    with ThreadPoolExecutor(max_workers=min(len(open_ones), 16)) as pool:
+        found = list(pool.map(lambda s: _free_on(s, category, service), open_ones))
+    common = set.intersection(*(free for free, _ in found))
+    ranges = {span for _, span in found}
     if not common:
         spans = ", ".join(f"{low}-{high}" for low, high in sorted(ranges)) or "the range"
         raise PortConflict(f"--port auto: no port in {spans} is free on every selected host")
     return min(common)
+
+
+def _free_on(
+    session: HostSession, category: str | None, service: str | None
+) -> tuple[set[int], tuple[int, int]]:
+    """The free ports of the range on one host, and the range."""
+    assert session.target is not None and session.settings is not None
+    try:
+        system = read_system(session.target, session.settings)
+        chosen = category or _category_of(system.services, service, session.name)
+        free = set(free_ports(chosen, system, session.target.listeners()))
+    except PortbookError as exc:
+        raise type(exc)(f"{session.name}: --port auto: {exc}") from exc
+    return free, session.settings.ranges[chosen]
 
 
 def _category_of(services: dict[str, ManifestEntry], service: str | None, host: str) -> str:
