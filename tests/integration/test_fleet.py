@@ -278,6 +278,36 @@ def test_an_unreachable_host_is_reported_as_such_and_the_others_still_answer(
     assert [results[n.name]["result"] for n in fleet.nodes] == ["ok"] * 3
 
 
+def test_unknown_host_keys_are_refused_unless_accepted_and_a_changed_key_always(
+    fleet: Fleet, tmp_path: Path
+) -> None:
+    known = tmp_path / "known_hosts"
+    known.write_text("")
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text(
+        fleet.inventory.read_text().replace(str(fleet.sim.known_hosts), str(known))
+    )
+    node = fleet.nodes[0]
+    argv = [sys.executable, "-m", "portbook", "supervisor.status", "--inventory", str(inventory)]
+    argv += ["--hosts", node.name, "--json"]
+
+    def status(*flags: str) -> dict[str, Any]:
+        done = subprocess.run([*argv, *flags], capture_output=True, text=True, env=cli_env())
+        return dict(json.loads(done.stdout)["hosts"][0])
+
+    refused = status()
+    assert refused["result"] == "unreachable" and "not found in known_hosts" in refused["error"]
+    assert status("--accept-new-keys")["result"] == "ok"
+    assert node.host.address in known.read_text()  # recorded, as OpenSSH's accept-new does
+    assert status()["result"] == "ok"  # and checked from now on
+    other = tmp_path / "other_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
+    known.write_text(f"{node.host.address} {other.with_suffix('.pub').read_text()}")
+    changed = status("--accept-new-keys")
+    assert changed["result"] == "unreachable"  # a changed key is never accepted
+    assert "does not match" in changed["error"]
+
+
 def test_hostile_values_are_refused_or_passed_through_literally_never_run(
     fleet: Fleet, tmp_path: Path
 ) -> None:
