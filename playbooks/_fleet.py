@@ -45,6 +45,9 @@ _HELP = {
     "accept_new_keys": "With --hosts: accept and record unknown host keys (changed: refused).",
 }
 
+_EVERY = 1_000_000
+"""A batch size and failure count no inventory reaches."""
+
 PrepareJob = Callable[[Sequence[HostSession]], FleetJob]
 
 
@@ -70,6 +73,11 @@ class Fleet:
     max_fail: int | str | None = None
     fleet_rollback: bool = False
     accept_new_keys: bool = False
+
+    @classmethod
+    def reading(cls, hosts: str | None, inventory: str | None, accept_new_keys: bool) -> Fleet:
+        """For read-only tasks: every host at once, and no host's failure stops the others."""
+        return cls(hosts, inventory, _EVERY, _EVERY, False, accept_new_keys)
 
     def selection(self, c: Context) -> str | None:
         """The host selection: the flag, else ``fleet.hosts`` (``portbook -H``), else None."""

@@ -53,8 +53,7 @@ def doctor(
     fleet = Fleet(hosts, inventory, serial, max_fail, False, accept_new_keys)
     if fleet.selection(c):
         if not fix:
-            serial, max_fail = "1000", "1000000"  # read-only: every host at once, never stop
-            fleet = Fleet(hosts, inventory, serial, max_fail, False, accept_new_keys)
+            fleet = Fleet.reading(hosts, inventory, accept_new_keys)
         job = FleetJob("doctor", partial(_host_doctor, only or "", fix, check, wait))
         run_fleet(c, fleet, "doctor", job, json)
         return

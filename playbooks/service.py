@@ -260,7 +260,7 @@ def list(
     accept_new_keys: bool = False,
 ) -> None:
     """List every service: category, manifest and fallback ports, supervisor state, ownership."""
-    fleet = Fleet(hosts, inventory, "1000", "1000000", False, accept_new_keys)
+    fleet = Fleet.reading(hosts, inventory, accept_new_keys)
     if fleet.selection(c):
         run_fleet(c, fleet, "list", report_job("list", _list_report), json)
         return
@@ -298,7 +298,7 @@ def rollback(
     accept_new_keys: bool = False,
 ) -> None:
     """Undo an interrupted run from its journal (files, supervisor group, smoke process)."""
-    fleet = Fleet(hosts, inventory, "1000", "1000000", False, accept_new_keys)
+    fleet = Fleet.reading(hosts, inventory, accept_new_keys)
     if fleet.selection(c):
         run_fleet(c, fleet, "rollback", rollback_job(wait, keep_changes), json)
         return

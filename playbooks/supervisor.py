@@ -61,7 +61,7 @@ def status(
     accept_new_keys: bool = False,
 ) -> None:
     """Each program's state, pid, uptime, port and whether the pid owns it (exit 1 if not all)."""
-    fleet = Fleet(hosts, inventory, "1000", "1000000", False, accept_new_keys)
+    fleet = Fleet.reading(hosts, inventory, accept_new_keys)
     if fleet.selection(c):
         run_fleet(c, fleet, "status", report_job("status", status_report), json)
         return

@@ -18,6 +18,7 @@ from portbook.simhosts import (
     destroy_host,
     skip_reason,
 )
+from portbook.target.ssh import SshTarget
 
 __all__ = [
     "SSHD",
@@ -30,6 +31,7 @@ __all__ = [
     "skip_reason",
     "ssh_host",
     "start_system",
+    "supervisor_states",
 ]
 
 
@@ -52,3 +54,9 @@ def managed_files(root: Path) -> dict[str, tuple[bytes, int]]:
         if path.is_file() and not skip:
             out[rel] = (path.read_bytes(), path.stat().st_mode)
     return out
+
+
+def supervisor_states(target: SshTarget, root: Path) -> dict[str, tuple[str, int]]:
+    """Supervisor's process list through ``target``: name -> (state, pid)."""
+    infos = target.rpc(str(root / ".run/supervisor.sock"), "supervisor.getAllProcessInfo")
+    return {i["name"]: (i["statename"], i["pid"]) for i in infos}

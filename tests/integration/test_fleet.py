@@ -29,7 +29,7 @@ from portbook.simhosts import SSHD, SshHost, netns_pids, skip_reason
 from portbook.target.ssh import SshTarget
 
 from .conftest import REPO, cli_env
-from .sshhosts import managed_files
+from .sshhosts import managed_files, supervisor_states
 
 pytestmark = [
     pytest.mark.integration,
@@ -59,10 +59,7 @@ class Node:
 
     def states(self) -> dict[str, tuple[str, int]]:
         """Supervisor's process list: name -> (state, pid)."""
-        infos = self.target.rpc(
-            str(self.root / ".run/supervisor.sock"), "supervisor.getAllProcessInfo"
-        )
-        return {i["name"]: (i["statename"], i["pid"]) for i in infos}
+        return supervisor_states(self.target, self.root)
 
     def places(self, name: str) -> tuple[int | None, int | None, bool]:
         """What the manifest, DEFAULT_PORTS and supervisord.conf say about ``name``."""

@@ -41,6 +41,7 @@ from .sshhosts import (
     install_system,
     managed_files,
     skip_reason,
+    supervisor_states,
 )
 
 pytestmark = [
@@ -79,10 +80,7 @@ class HostSystem:
 
     def states(self) -> dict[str, tuple[str, int]]:
         """Supervisor's process list: name -> (state, pid)."""
-        infos = self.target.rpc(
-            str(self.root / ".run/supervisor.sock"), "supervisor.getAllProcessInfo"
-        )
-        return {i["name"]: (i["statename"], i["pid"]) for i in infos}
+        return supervisor_states(self.target, self.root)
 
     def places(self, name: str) -> tuple[int | None, int | None, bool]:
         """What the manifest, DEFAULT_PORTS and supervisord.conf say about ``name``."""
