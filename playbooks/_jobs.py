@@ -65,6 +65,10 @@ def add_job(
         if request.port is None and sum(s.settings is not None for s in sessions) > 1:
             chosen = replace(request, port=common_free_port(sessions, request.category))
 
+        def preflight(target: Target, settings: Settings, emit: Emit) -> HostRun:
+            plan_add(target, settings, chosen, restart)
+            return HostRun()
+
         def run(target: Target, settings: Settings, emit: Emit) -> HostRun:
             if check:
                 spec, plans = plan_add(target, settings, chosen, restart)
@@ -84,7 +88,7 @@ def add_job(
             )
             return HostRun.of(outcome)
 
-        return _with_undo("add", run, check, wait, keep)
+        return _with_undo("add", run, check, wait, keep, preflight)
 
     return prepare
 
@@ -102,6 +106,10 @@ def change_job(
             port = common_free_port(sessions, request.category, request.name)
             chosen = replace(request, port=port)
 
+        def preflight(target: Target, settings: Settings, emit: Emit) -> HostRun:
+            plan_change(target, settings, chosen)
+            return HostRun()
+
         def run(target: Target, settings: Settings, emit: Emit) -> HostRun:
             if check:
                 name, spec, plans = plan_change(target, settings, chosen)
@@ -114,15 +122,17 @@ def change_job(
             )
             return HostRun.of(outcome)
 
-        return _with_undo(procedure, run, check, wait, keep)
+        return _with_undo(procedure, run, check, wait, keep, preflight)
 
     return prepare
 
 
-def _with_undo(procedure: str, run: Job, check: bool, wait: bool, keep: bool) -> FleetJob:
+def _with_undo(
+    procedure: str, run: Job, check: bool, wait: bool, keep: bool, preflight: Job
+) -> FleetJob:
     if check:
         return FleetJob(procedure, run)
-    return FleetJob(procedure, run, undo_job(wait), _release if keep else None)
+    return FleetJob(procedure, run, undo_job(wait), _release if keep else None, preflight)
 
 
 def rollback_job(wait: bool, keep_changes: bool) -> FleetJob:

@@ -234,6 +234,24 @@ def test_a_failure_on_host_2_with_serial_1_rolls_host_2_back_and_leaves_host_3_u
     assert removed.returncode == 0, removed.stdout + removed.stderr
 
 
+def test_a_port_held_on_the_last_host_refuses_the_run_before_any_host_changes(
+    fleet: Fleet,
+) -> None:
+    holder = listen_in(fleet.nodes[2].host, 8010)
+    try:
+        before = fleet.snapshot()
+        done = fleet.cli("service.add", "--name", "pf_probe", "--port", "8010")
+        assert fleet.snapshot() == before
+    finally:
+        holder.kill()
+        holder.wait()
+    assert done.returncode == 2, done.stdout + done.stderr
+    rows = recap(done.stderr)
+    assert [rows[n.name][0] for n in fleet.nodes] == ["skipped", "skipped", "failed"]
+    assert "8010 is held by pid" in done.stderr
+    assert "preflight: 1 host(s) cannot run it (--max-fail 0); nothing changed" in done.stderr
+
+
 def test_fleet_rollback_also_undoes_the_hosts_already_done(fleet: Fleet) -> None:
     script = broken_script(fleet.nodes[1], "fx_watch")
     try:

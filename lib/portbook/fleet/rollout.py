@@ -1,11 +1,15 @@
 """A rolling run: hosts in batches of ``serial``, stopping once more than ``max_fail`` failed.
 
-Each host's job runs on that host's own open session (a target and its
-settings) and returns a ``HostRun``. Hosts of one batch run in parallel
-threads; the first batch is the canary. When the rollout stops, the hosts not
-reached are left untouched (``skipped``) and, with ``fleet_rollback``, the
-hosts already done are undone, each from the journal it kept on itself. A
-rollout that completes releases those kept journals.
+On several hosts the job is first planned on all of them at once (``preflight``:
+nothing changes); hosts that are unreachable or would refuse count as failed
+before any host is touched, so a bad value or a port held on the last host
+stops the run before the first one changes. Each host's job then runs on that
+host's own open session (a target and its settings) and returns a ``HostRun``.
+Hosts of one batch run in parallel threads; the first batch is the canary. When
+the rollout stops, the hosts not reached are left untouched (``skipped``) and,
+with ``fleet_rollback``, the hosts already done are undone, each from the
+journal it kept on itself. A rollout that completes releases those kept
+journals.
 """
 
 from __future__ import annotations
@@ -61,12 +65,14 @@ Job = Callable[[Target, Settings, Emit], HostRun]
 
 @dataclass(frozen=True)
 class FleetJob:
-    """A procedure as the rollout sees it: run it; undo or release a finished run (optional)."""
+    """A procedure as the rollout sees it: run it; undo or release a finished run, and plan it
+    on every host before the first one changes (all optional)."""
 
     procedure: str
     run: Job
     undo: Job | None = None
     release: Job | None = None
+    preflight: Job | None = None
 
 
 @dataclass(frozen=True)
@@ -118,9 +124,25 @@ def rollout(
     started = time.monotonic()
     result = FleetResult(job.procedure, options, [])
     by_name: dict[str, HostResult] = {}
+    pending = list(sessions)
+    if job.preflight is not None and len(sessions) > 1:
+        by_name.update((r.name, r) for r in _preflight(sessions, job, emit_for))
+        if len(by_name) > options.max_fail:
+            result.stopped = (
+                f"preflight: {len(by_name)} host(s) cannot run it "
+                f"(--max-fail {options.max_fail}); nothing changed on any host"
+            )
+            for session in sessions:
+                by_name.setdefault(
+                    session.name, HostResult(session.name, session.address, "skipped")
+                )
+            result.hosts = [by_name[s.name] for s in sessions]
+            result.seconds = time.monotonic() - started
+            return result
+        pending = [s for s in sessions if s.name not in by_name]
     serial = max(1, options.serial)
-    batches = [list(sessions[i : i + serial]) for i in range(0, len(sessions), serial)]
-    failures = 0
+    batches = [list(pending[i : i + serial]) for i in range(0, len(pending), serial)]
+    failures = len(by_name)
     for number, batch in enumerate(batches):
         for done in _run_batch(batch, job, emit_for):
             by_name[done.name] = done
@@ -141,6 +163,17 @@ def rollout(
         _finish_done(done_ok, job.release, by_name, emit_for, undo=False)
     result.seconds = time.monotonic() - started
     return result
+
+
+def _preflight(
+    sessions: Sequence[HostSession], job: FleetJob, emit_for: Callable[[str], Emit]
+) -> list[HostResult]:
+    """Plan on every host at once (nothing changes); the hosts that cannot run the job."""
+    assert job.preflight is not None
+    planning = FleetJob(job.procedure, job.preflight)
+    with ThreadPoolExecutor(max_workers=min(len(sessions), 16)) as pool:
+        found = list(pool.map(lambda s: _run_host(s, planning, emit_for(s.name)), sessions))
+    return [r for r in found if r.code != 0]
 
 
 def _run_batch(

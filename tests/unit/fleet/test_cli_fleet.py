@@ -47,18 +47,16 @@ def test_portbook_dash_h_selects_hosts_like_the_hosts_flag(tmp_path: Path) -> No
     ]
 
 
-def test_unreachable_hosts_stop_a_rollout_at_the_first_and_leave_the_rest_untouched(
-    tmp_path: Path,
-) -> None:
+def test_unreachable_hosts_are_found_before_any_host_changes(tmp_path: Path) -> None:
     path = inventory(tmp_path)
-    done = portbook(
-        "service.add", "--name", "x_svc", "--hosts", "ghosts", "-i", str(path), cwd=tmp_path
-    )
+    argv = ["service.add", "--name", "x_svc", "--hosts", "ghosts", "-i", str(path)]
+    done = portbook(*argv, cwd=tmp_path)
     assert done.returncode == 1
     assert "ghost-1 | " in done.stdout and "unreachable" in done.stdout
     rows = [line.split() for line in done.stderr.splitlines()]
     assert rows[2][:8] == ["ghost-1", "unreachable", "0", "0", "0", "1", "0", "1"]
-    assert rows[3][:2] == ["ghost-2", "skipped"]
+    assert rows[3][:2] == ["ghost-2", "unreachable"]
+    assert "preflight: 2 host(s) cannot run it (--max-fail 0); nothing changed" in done.stderr
 
 
 def test_bad_fleet_input_is_refused_in_one_line_with_exit_2(tmp_path: Path) -> None:

@@ -44,8 +44,15 @@ class Recorder:
 
         return run
 
-    def fleet_job(self) -> FleetJob:
-        return FleetJob("add", self.job("run"), self.job("undo"), self.job("release"))
+    def fleet_job(self, refuse: tuple[str, ...] = ()) -> FleetJob:
+        def preflight(target: Any, settings: Any, emit: Any) -> HostRun:
+            with self.lock:
+                self.calls.append(("plan", target))
+            if target in refuse:
+                raise InvalidInput(f"{target}: port 8004 is held")
+            return HostRun()
+
+        return FleetJob("add", self.job("run"), self.job("undo"), self.job("release"), preflight)
 
     def emit_for(self, name: str) -> Any:
         return lambda line: self.lines.append((name, line))
@@ -117,10 +124,13 @@ def test_an_unreachable_host_is_reported_and_counts_as_a_failure() -> None:
     rec = Recorder()
     hosts = sessions("h1", "h2", "h3", unreachable=("h2",))
     result = rollout(hosts, rec.fleet_job(), RolloutOptions(1, 0), rec.emit_for)
-    assert [h.status for h in result.hosts] == ["changed", "unreachable", "skipped"]
+    assert [h.status for h in result.hosts] == ["skipped", "unreachable", "skipped"]
+    assert rec.ran("run") == []  # found by the preflight, before h1 changed
     assert result.hosts[1].error == "connection refused"
     assert ("h2", "  unreachable: connection refused") in rec.lines
     assert "unreachable" in recap_text(result)
+    tolerated = rollout(hosts, rec.fleet_job(), RolloutOptions(1, 1), rec.emit_for)
+    assert [h.status for h in tolerated.hosts] == ["changed", "unreachable", "changed"]
 
 
 def test_a_batch_runs_its_hosts_in_parallel_and_the_first_batch_is_the_canary() -> None:
@@ -173,3 +183,33 @@ def test_the_recap_counts_steps_per_host_and_the_json_says_the_same() -> None:
     assert doc["exit_code"] == 1 and doc["ok"] is False
     assert [h["result"] for h in doc["hosts"]] == ["changed", "rolled back", "skipped"]
     assert doc["hosts"][1]["counts"]["rolled back"] == 1
+
+
+def test_a_refusal_found_by_preflight_on_the_last_host_stops_before_any_host_changes() -> None:
+    rec = Recorder()
+    result = rollout(
+        sessions("h1", "h2", "h3"),
+        rec.fleet_job(refuse=("h3",)),
+        RolloutOptions(1, 0),
+        rec.emit_for,
+    )
+    assert sorted(rec.ran("plan")) == ["h1", "h2", "h3"]
+    assert rec.ran("run") == []
+    assert [h.status for h in result.hosts] == ["skipped", "skipped", "failed"]
+    assert result.code == 2
+    assert result.stopped is not None and "nothing changed on any host" in result.stopped
+
+
+def test_preflight_refusals_within_max_fail_leave_those_hosts_out_and_run_the_rest() -> None:
+    rec = Recorder()
+    job = rec.fleet_job(refuse=("h2",))
+    result = rollout(sessions("h1", "h2", "h3"), job, RolloutOptions(1, 1), rec.emit_for)
+    assert rec.ran("run") == ["h1", "h3"]
+    assert [h.status for h in result.hosts] == ["changed", "failed", "changed"]
+    assert result.hosts[1].error == "h2: port 8004 is held"
+
+
+def test_one_host_is_not_planned_twice() -> None:
+    rec = Recorder()
+    rollout(sessions("h1"), rec.fleet_job(), RolloutOptions(1, 0), rec.emit_for)
+    assert rec.ran("plan") == [] and rec.ran("run") == ["h1"]
