@@ -125,12 +125,18 @@ def make_demo(start: bool = True) -> DemoSystem:
     return system
 
 
-def teardown_demo(system: DemoSystem) -> None:
-    """Shut its supervisord down and kill any process still running from inside the root."""
+def teardown_demo(system: DemoSystem, graceful: bool = True) -> None:
+    """Shut its supervisord down and kill any process still running from inside the root.
+
+    ``graceful=False`` SIGKILLs supervisord instead (a wedged program would make a
+    shutdown wait out its stopwaitsecs).
+    """
     try:
         supervisor = system.supervisor()
-        if supervisor.is_up():
+        if supervisor.is_up() and graceful:
             supervisor.shutdown(timeout=20)
+        elif supervisor.is_up():
+            os.kill(supervisor.pid(), signal.SIGKILL)
     except Exception:
         pass
     import psutil

@@ -43,7 +43,7 @@ def broken() -> Iterator[tuple[DemoSystem, dict[str, int]]]:
         orphans = kill_supervisord(system)
         yield system, orphans
     finally:
-        teardown_demo(system)
+        teardown_demo(system, graceful=False)
 
 
 def _all_running_and_owning(system: DemoSystem) -> dict[str, int]:
