@@ -24,12 +24,13 @@ def recap_text(result: FleetResult) -> str:
     rows: list[tuple[str, ...]] = [(*_COLUMNS, "time")]
     rows += [_row(host) for host in result.hosts]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    opts = result.options
+    opts, count = result.options, len(result.hosts)
+    rolling = f", serial {min(opts.serial, count)}"
+    rolling += f", max-fail {opts.max_fail}" if opts.max_fail < count else ""
+    rolling += ", fleet-rollback" if opts.fleet_rollback else ""
     lines = [
-        f"RECAP {result.procedure}: {len(result.hosts)} host(s), serial {opts.serial}, "
-        f"max-fail {opts.max_fail}"
-        + (", fleet-rollback" if opts.fleet_rollback else "")
-        + f"; {result.seconds:.2f}s, exit {result.code}"
+        f"RECAP {result.procedure}: {count} host(s){rolling}; "
+        f"{result.seconds:.2f}s, exit {result.code}"
     ]
     for row in rows:
         cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1])]
