@@ -293,6 +293,18 @@ def test_an_unreachable_host_is_reported_as_such_and_the_others_still_answer(
     assert [results[n.name]["result"] for n in fleet.nodes] == ["ok"] * 3
 
 
+def test_secrets_in_environment_lines_are_masked_in_every_hosts_plan_and_report(
+    fleet: Fleet,
+) -> None:
+    secret = "demo-not-a-real-password"
+    assert secret in (fleet.nodes[0].root / CONF).read_text()
+    argv = ["service.rename", "--name", "main_app", "--to", "main_api", "--fix-code"]
+    for flags in ((), ("--json",)):  # the renamed log lines sit next to environment=
+        done = fleet.cli(*argv, "--check", *flags, "--serial", "3")
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "DB_PASSWORD" in done.stdout and secret not in done.stdout + done.stderr
+
+
 def test_unknown_host_keys_are_refused_unless_accepted_and_a_changed_key_always(
     fleet: Fleet, tmp_path: Path
 ) -> None:
