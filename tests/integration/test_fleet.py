@@ -22,6 +22,7 @@ from typing import Any
 
 import psutil
 import pytest
+import yaml
 from portbook.registry import fallback, manifest
 from portbook.registry.supervisor_conf import SupervisorConf
 from portbook.simfleet import SimFleet, create_fleet, destroy_fleet
@@ -303,6 +304,39 @@ def test_secrets_in_environment_lines_are_masked_in_every_hosts_plan_and_report(
         done = fleet.cli(*argv, "--check", *flags, "--serial", "3")
         assert done.returncode == 0, done.stdout + done.stderr
         assert "DB_PASSWORD" in done.stdout and secret not in done.stdout + done.stderr
+
+
+def test_an_ansible_inventory_of_the_same_fleet_drives_it_as_it_is(
+    fleet: Fleet, tmp_path: Path
+) -> None:
+    hosts = {
+        node.name: {"ansible_host": node.host.address, "portbook_root": str(node.root)}
+        for node in fleet.nodes
+    }
+    doc = {
+        "all": {
+            "vars": {"ansible_user": "root", "ansible_python_interpreter": "python3"},
+            "children": {
+                "trading": {
+                    "vars": {
+                        "ansible_ssh_private_key_file": str(fleet.sim.key),
+                        "portbook_known_hosts": str(fleet.sim.known_hosts),
+                    },
+                    "hosts": hosts,
+                }
+            },
+        }
+    }
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(yaml.safe_dump(doc))
+    argv = [sys.executable, "-m", "portbook", "-H", "trading", "-I", str(inventory)]
+    done = subprocess.run(
+        [*argv, "service.list", "--json"], capture_output=True, text=True, env=cli_env()
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads(done.stdout)
+    assert [h["host"] for h in result["hosts"]] == [n.name for n in fleet.nodes]
+    assert all(len(h["run"]["services"]) == 5 for h in result["hosts"])
 
 
 def test_unknown_host_keys_are_refused_unless_accepted_and_a_changed_key_always(
