@@ -25,9 +25,10 @@ from portbook.procedures import ADD, PROCEDURES
 from portbook.report import plan_json as service_plan_json
 from portbook.report import plan_text as service_plan_text
 from portbook.report import step_line
-from portbook.service import AddRequest, plan_add
+from portbook.service import AddRequest, add_service, plan_add
 from portbook.service import rollback as rollback_run
-from portbook.status import read_status
+from portbook.status import read_status, status_json, status_table
+from portbook.system import read_system
 from portbook.target import Target
 
 __all__ = [
@@ -75,8 +76,6 @@ def add_job(
                 names = [s.name for s in ADD]
                 emit(service_plan_text(spec, names, plans, settings.root))
                 return HostRun(doc=json.loads(service_plan_json(spec, names, plans, settings.root)))
-            from portbook.service import add_service
-
             outcome = add_service(
                 target,
                 settings,
@@ -183,8 +182,5 @@ def report_job(
 
 def status_report(target: Target, settings: Settings) -> tuple[int, str, str]:
     """supervisor.status as (code, table, json)."""
-    from portbook.status import status_json, status_table
-    from portbook.system import read_system
-
     report = read_status(target, read_system(target, settings))
     return report.code, status_table(report), status_json(report)

@@ -205,6 +205,23 @@ def test_remove_on_the_group_leaves_every_host_as_the_demo_was(fleet: Fleet) -> 
         assert not (node.root / "backend/api/risk_monitor.py").exists()
 
 
+def test_restart_recovery_plan_and_doctor_run_on_every_host_too(fleet: Fleet) -> None:
+    before = [node.states() for node in fleet.nodes]
+    restarted = fleet.cli("supervisor.restart", "--serial", "3", "--json")
+    assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+    for node, old in zip(fleet.nodes, before, strict=True):
+        now = node.states()
+        assert set(now) == set(old) and {s for s, _ in now.values()} == {"RUNNING"}
+        assert all(now[name][1] != old[name][1] for name in now)  # every pid is new
+    planned = fleet.cli("recover.emergency", "--check", "--json")
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    assert [h["result"] for h in json.loads(planned.stdout)["hosts"]] == ["ok"] * 3
+    checked = fleet.cli("doctor", "--json", "--only", "agreement,supervisor")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    hosts = json.loads(checked.stdout)["hosts"]
+    assert [h["run"]["exit_code"] for h in hosts] == [0, 0, 0]
+
+
 # --- a failure in the middle of a rolling run ----------------------------------------------
 
 
