@@ -54,24 +54,30 @@ class GetPortUse(cst.CSTVisitor):
         return set(self.names)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        """Entering a function: imports inside it are not module level."""
         self.depth += 1
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        """Leaving a function."""
         self.depth -= 1
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        """Entering a class: imports inside it are not module level."""
         self.depth += 1
 
     def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        """Leaving a class."""
         self.depth -= 1
 
     def visit_ImportAlias(self, node: cst.ImportAlias) -> None:
+        """Note ``get_port`` imported (under its own name or an alias)."""
         if get_full_name_for_node(node.name) == "get_port":
             alias = node.asname.name if node.asname else None
             self.aliases.add(alias.value if isinstance(alias, cst.Name) else "get_port")
             self.imported = self.imported or (alias is None and not self.depth)
 
     def visit_Call(self, node: cst.Call) -> None:
+        """Record the literal name of a ``get_port("NAME")`` call."""
         func = node.func
         named = isinstance(func, cst.Name) and func.value in self.aliases
         if named or (isinstance(func, cst.Attribute) and func.attr.value == "get_port"):
