@@ -49,6 +49,7 @@ class Journal:
     started: float = field(default_factory=time.time)
     entries: list[JournalEntry] = field(default_factory=list)
     completed: bool = False
+    _made: set[str] = field(default_factory=set, repr=False, compare=False)
 
     @property
     def path(self) -> str:
@@ -86,7 +87,7 @@ class Journal:
     def begin(self, step: str, paths: list[str]) -> JournalEntry:
         """Back up ``paths`` and record that ``step`` is about to change them."""
         entry = JournalEntry(step=step)
-        self.target.makedirs(self.backup_dir)
+        self._makedirs(self.backup_dir)
         for number, path in enumerate(paths):
             entry.files.append(self._backup(path, f"{len(self.entries):02d}-{number:02d}"))
         self.entries.append(entry)
@@ -127,7 +128,7 @@ class Journal:
             "entries": [asdict(e) for e in self.entries],
             "completed": self.completed,
         }
-        self.target.makedirs(self.settings.journal_dir)
+        self._makedirs(self.settings.journal_dir)
         self.target.write_atomic(self.path, json.dumps(doc, indent=1).encode())
 
     def complete(self) -> None:
@@ -143,6 +144,13 @@ class Journal:
                     self.target.remove(item["backup"])
         self.target.remove(self.path)
         self.target.remove_empty_dir(self.backup_dir)
+        self._made.clear()
+
+    def _makedirs(self, folder: str) -> None:
+        """Create ``folder`` once per journal (each call is a round trip over SSH)."""
+        if folder not in self._made:
+            self.target.makedirs(folder)
+            self._made.add(folder)
 
     def _backup(self, path: str, index: str) -> dict[str, Any]:
         data = self.target.read_optional(path)
