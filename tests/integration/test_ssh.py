@@ -57,8 +57,8 @@ None: the lock, every file operation, probe, signal, spawn and XML-RPC call goes
 one serving Python the connection started already (a line each way on its channel).
 """
 MAX_ROUND_TRIPS_PER_ADD = 400
-"""Commands and requests (each well under a millisecond on a LAN); measured ~200, most of them
-journal writes and supervisor XML-RPC calls."""
+"""Commands and requests (each well under a millisecond on a LAN); measured ~170, most of them
+journal writes, doctor's checks and supervisor XML-RPC calls."""
 
 
 @dataclass
