@@ -18,10 +18,10 @@ from portbook.fleet.auto_port import common_free_port
 from portbook.fleet.rollout import FleetJob, HostRun, Job
 from portbook.fleet.sessions import HostSession
 from portbook.lifecycle import ModifyRequest, plan_change
-from portbook.model import Outcome, StepResult
+from portbook.model import Outcome, Plan, ServiceSpec, StepResult
 from portbook.operation import OpResult
 from portbook.opreport import op_summary, plan_json, plan_text, services_table
-from portbook.procedures import ADD, PROCEDURES
+from portbook.procedures import PROCEDURES
 from portbook.report import plan_json as service_plan_json
 from portbook.report import plan_text as service_plan_text
 from portbook.report import step_line
@@ -63,31 +63,16 @@ def add_job(
 
     def prepare(sessions: Sequence[HostSession]) -> FleetJob:
         chosen = request
-        if request.port is None and sum(s.settings is not None for s in sessions) > 1:
+        if request.port is None and _open_count(sessions) > 1:
             chosen = replace(request, port=common_free_port(sessions, request.category))
 
-        def preflight(target: Target, settings: Settings, emit: Emit) -> HostRun:
-            plan_add(target, settings, chosen, restart)
-            return HostRun()
+        def plan(target: Target, settings: Settings) -> tuple[str, ServiceSpec, list[Plan]]:
+            return ("add", *plan_add(target, settings, chosen, restart))
 
-        def run(target: Target, settings: Settings, emit: Emit) -> HostRun:
-            if check:
-                spec, plans = plan_add(target, settings, chosen, restart)
-                names = [s.name for s in ADD]
-                emit(service_plan_text(spec, names, plans, settings.root))
-                return HostRun(doc=json.loads(service_plan_json(spec, names, plans, settings.root)))
-            outcome = add_service(
-                target,
-                settings,
-                chosen,
-                restart=restart,
-                wait=wait,
-                on_step=steps_to(emit),
-                keep_journal=keep,
-            )
-            return HostRun.of(outcome)
+        def act(target: Target, settings: Settings, **kw: Any) -> Outcome:
+            return add_service(target, settings, chosen, restart=restart, wait=wait, **kw)
 
-        return _with_undo("add", run, check, wait, keep, preflight)
+        return _service_job("add", plan, act, check, wait, keep)
 
     return prepare
 
@@ -101,36 +86,52 @@ def change_job(
     def prepare(sessions: Sequence[HostSession]) -> FleetJob:
         chosen = request
         auto = isinstance(request, ModifyRequest) and request.port == "auto"
-        if auto and sum(s.settings is not None for s in sessions) > 1:
+        if auto and _open_count(sessions) > 1:
             port = common_free_port(sessions, request.category, request.name)
             chosen = replace(request, port=port)
 
-        def preflight(target: Target, settings: Settings, emit: Emit) -> HostRun:
-            plan_change(target, settings, chosen)
-            return HostRun()
+        def plan(target: Target, settings: Settings) -> tuple[str, ServiceSpec, list[Plan]]:
+            return plan_change(target, settings, chosen)
 
-        def run(target: Target, settings: Settings, emit: Emit) -> HostRun:
-            if check:
-                name, spec, plans = plan_change(target, settings, chosen)
-                names = [s.name for s in PROCEDURES[name]]
-                emit(service_plan_text(spec, names, plans, settings.root, name))
-                doc = service_plan_json(spec, names, plans, settings.root, name)
-                return HostRun(doc=json.loads(doc))
-            outcome = action(
-                target, settings, chosen, wait=wait, on_step=steps_to(emit), keep_journal=keep
-            )
-            return HostRun.of(outcome)
+        def act(target: Target, settings: Settings, **kw: Any) -> Outcome:
+            return action(target, settings, chosen, wait=wait, **kw)
 
-        return _with_undo(procedure, run, check, wait, keep, preflight)
+        return _service_job(procedure, plan, act, check, wait, keep)
 
     return prepare
 
 
-def _with_undo(
-    procedure: str, run: Job, check: bool, wait: bool, keep: bool, preflight: Job
+def _open_count(sessions: Sequence[HostSession]) -> int:
+    return sum(s.settings is not None for s in sessions)
+
+
+def _service_job(
+    procedure: str,
+    plan: Callable[[Target, Settings], tuple[str, ServiceSpec, list[Plan]]],
+    act: Callable[..., Outcome],
+    check: bool,
+    wait: bool,
+    keep: bool,
 ) -> FleetJob:
+    """A journaled service procedure as a fleet job: ``--check`` prints each host's plan;
+    otherwise plan everywhere first (preflight), run, and undo or release as the rollout says."""
+
+    def show_plan(target: Target, settings: Settings, emit: Emit) -> HostRun:
+        name, spec, plans = plan(target, settings)
+        names = [s.name for s in PROCEDURES[name]]
+        emit(service_plan_text(spec, names, plans, settings.root, name))
+        return HostRun(doc=json.loads(service_plan_json(spec, names, plans, settings.root, name)))
+
     if check:
-        return FleetJob(procedure, run)
+        return FleetJob(procedure, show_plan)
+
+    def preflight(target: Target, settings: Settings, emit: Emit) -> HostRun:
+        plan(target, settings)
+        return HostRun()
+
+    def run(target: Target, settings: Settings, emit: Emit) -> HostRun:
+        return HostRun.of(act(target, settings, on_step=steps_to(emit), keep_journal=keep))
+
     return FleetJob(procedure, run, undo_job(wait), _release if keep else None, preflight)
 
 

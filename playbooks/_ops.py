@@ -1,4 +1,4 @@
-"""What the restart and recovery playbooks share: printing plans, reports and exit codes."""
+"""What restart, recovery, list and status share: plans, reports, hosts and exit codes."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from portbook.target import Target
 
 from ._common import open_local, printer, refuse
 from ._fleet import Fleet, run_fleet
-from ._jobs import op_job
+from ._jobs import op_job, report_job
 
 
 def show_plan(result: OpResult, settings: Settings, as_json: bool) -> None:
@@ -77,3 +77,27 @@ def run_op(
         show_plan(plan(target, settings), settings, as_json)
         return
     finish_op(run(target, settings, on_step=printer(as_json)), target, settings, as_json)
+
+
+def run_report(
+    c: Context,
+    fleet: Fleet,
+    root: str | None,
+    as_json: bool,
+    procedure: str,
+    report: Callable[[Target, Settings], tuple[int, str, str]],
+) -> None:
+    """The body of list and status: ``report`` gives (exit code, text, JSON), on the selected
+    hosts or on this machine; print the text (or the JSON) and exit with the code."""
+    if fleet.selection(c):
+        run_fleet(c, fleet, procedure, report_job(procedure, report), as_json)
+        return
+    try:
+        target, settings = open_local(c, root)
+        code, text, doc = report(target, settings)
+    except PortbookError as exc:
+        refuse(exc, as_json, procedure)
+        return
+    print(doc if as_json else text)
+    if code:
+        raise Exit(code=code)

@@ -28,7 +28,8 @@ from portbook.target import Target
 
 from ._common import ROOT_HELP, finish, open_local, printer, refuse
 from ._fleet import Fleet, fleet_help, run_fleet
-from ._jobs import add_job, change_job, report_job, rollback_job
+from ._jobs import add_job, change_job, rollback_job
+from ._ops import run_report
 
 
 @task(
@@ -261,19 +262,7 @@ def list(
 ) -> None:
     """List every service: category, manifest and fallback ports, supervisor state, ownership."""
     fleet = Fleet.reading(hosts, inventory, accept_new_keys)
-    if fleet.selection(c):
-        run_fleet(c, fleet, "list", report_job("list", _list_report), json)
-        return
-    try:
-        target, settings = open_local(c, root)
-        rows = list_services(target, read_system(target, settings))
-    except PortbookError as exc:
-        refuse(exc, json, "list")
-        return
-    if json:
-        print(jsonlib.dumps({"ok": True, "services": [r.as_dict() for r in rows]}))
-    else:
-        print(rows_table(rows))
+    run_report(c, fleet, root, json, "list", _list_report)
 
 
 @task(

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from functools import partial
 
-from invoke import Context, Exit, task
-from portbook.errors import PortbookError
+from invoke import Context, task
 from portbook.restart import plan_restart, restart_system
-from portbook.status import read_status, status_json, status_table
-from portbook.system import read_system
 
-from ._common import ROOT_HELP, open_local, refuse
-from ._fleet import Fleet, fleet_help, run_fleet
-from ._jobs import report_job, status_report
-from ._ops import run_op
+from ._common import ROOT_HELP
+from ._fleet import Fleet, fleet_help
+from ._jobs import status_report
+from ._ops import run_op, run_report
 
 
 @task(
@@ -62,15 +59,4 @@ def status(
 ) -> None:
     """Each program's state, pid, uptime, port and whether the pid owns it (exit 1 if not all)."""
     fleet = Fleet.reading(hosts, inventory, accept_new_keys)
-    if fleet.selection(c):
-        run_fleet(c, fleet, "status", report_job("status", status_report), json)
-        return
-    try:
-        target, settings = open_local(c, root)
-        report = read_status(target, read_system(target, settings))
-    except PortbookError as exc:
-        refuse(exc, json, "status")
-        return
-    print(status_json(report) if json else status_table(report))
-    if report.code:
-        raise Exit(code=report.code)
+    run_report(c, fleet, root, json, "status", status_report)

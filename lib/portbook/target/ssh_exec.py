@@ -178,12 +178,13 @@ class Remote:
 
     def lock(self, folder: str, info: str, wait: bool) -> HeldLock:
         """flock ``folder`` on the host (held by the serving Python) until released."""
-        if self._channel is None or self._channel.closed:
-            self._start()
-        channel = self._channel
         budget = WAIT_BUDGET if wait else 0.0
         held = self.call("acquire", {"folder": folder, "info": info, "wait": wait}, budget)
-        return HeldLock(self, channel, folder, int(held["pid"]), str(held["since"]))
+        return HeldLock(self, self._channel, folder, int(held["pid"]), str(held["since"]))
+
+    def serves_on(self, channel: Any) -> bool:
+        """True while ``channel`` is still the one this Remote's requests go to."""
+        return self._channel is channel
 
 
 WAIT_BUDGET = 7 * 24 * 3600.0
@@ -208,7 +209,7 @@ class HeldLock:
         """True when the serving process or its channel is gone (or was replaced)."""
         transport = self.channel.get_transport()
         return bool(
-            self.remote._channel is not self.channel
+            not self.remote.serves_on(self.channel)
             or self.channel.closed
             or self.channel.exit_status_ready()
             or transport is None

@@ -142,10 +142,10 @@ def op_read_many(req: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for path in req["paths"]:
         try:
-            with open(path, "rb") as handle:
-                out[path] = base64.b64encode(handle.read()).decode("ascii")
+            data = read_file(path)
         except OSError:
-            out[path] = None
+            data = None
+        out[path] = None if data is None else base64.b64encode(data).decode("ascii")
     return out
 
 
