@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["SECRET_KEY", "mask_secrets"]
+__all__ = ["SECRET_KEY", "mask_output", "mask_secrets"]
 
 SECRET_KEY = re.compile(r"PASS|PASSWORD|PWD|SECRET|TOKEN|KEY|AUTH|CREDENTIAL|PRIVATE|DSN", re.I)
 """Matches (anywhere in it) the name of a variable or option whose value is a secret."""
@@ -77,3 +77,12 @@ def mask_secrets(text: str) -> str:
                 body = option.group("head") + MASK + option.group("tail") + option.group("end")
         out.append(marker + _URL_PASSWORD.sub(lambda m: m.group("head") + MASK, body))
     return "".join(out)
+
+
+def mask_output(text: str) -> str:
+    """A program's own output (a log tail) masked: also every secret ``KEY=value`` pair in it.
+
+    A program may print its environment or a connection string anywhere in a line,
+    not only in an ``environment=`` line, so every line is masked as one.
+    """
+    return "".join(_mask_pairs(line) for line in re.findall(r"[^\n]*\n|[^\n]+", mask_secrets(text)))

@@ -6,11 +6,13 @@ same code drives a local or a remote supervisord.
 
 from __future__ import annotations
 
+import posixpath
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from .errors import StepFailed, TargetError
+from .secrets import mask_output
 from .system import System
 from .target import SupervisorFault, Target
 
@@ -152,16 +154,56 @@ class Supervisor:
             self.wait_running(name, timeout)
 
     def wait_running(self, name: str, timeout: float) -> ProgramState:
-        """Wait until ``name`` is RUNNING; fail when it goes FATAL/EXITED/BACKOFF or times out."""
+        """Wait until ``name`` is RUNNING; fail when it goes FATAL/EXITED/BACKOFF or times out.
+
+        The failure names the program's error log and quotes its last line, so the
+        operator sees why it did not start without opening the log.
+        """
         deadline = time.monotonic() + timeout
         while True:
             state = self.states().get(name)
             if state and state.running:
                 return state
             if state and state.state in ("FATAL", "EXITED", "STOPPED", "UNKNOWN"):
-                raise StepFailed(f"{name} is {state.state} in supervisor, not RUNNING")
-            if time.monotonic() > deadline:
                 raise StepFailed(
-                    f"{name} not RUNNING after {timeout:g}s ({state.state if state else 'absent'})"
+                    f"{name} is {state.state} in supervisor, not RUNNING{self._log_hint(name)}"
+                )
+            if time.monotonic() > deadline:
+                now = state.state if state else "absent"
+                raise StepFailed(
+                    f"{name} not RUNNING after {timeout:.0f}s ({now}){self._log_hint(name)}"
                 )
             time.sleep(0.05)
+
+    def error_log(self, name: str, lines: int = 10) -> tuple[str, list[str]]:
+        """The path of ``name``'s error log (its output log when stderr is redirected) and its tail.
+
+        ``("", [])`` when supervisor does not know the program or keeps no log for it.
+        """
+        try:
+            info = self.call("supervisor.getProcessInfo", name)
+            for key, method in (
+                ("stderr_logfile", "supervisor.tailProcessStderrLog"),
+                ("stdout_logfile", "supervisor.tailProcessStdoutLog"),
+            ):
+                text = str(self.call(method, name, 0, 4096 * lines)[0])
+                if text.strip():
+                    tail = mask_output(text).rstrip("\n").splitlines()[-lines:]
+                    return self._log_path(info.get(key)), tail
+            return self._log_path(info.get("stderr_logfile")), []
+        except TargetError:
+            return "", []
+
+    def _log_path(self, path: object) -> str:
+        """A log path supervisor reports, absolute (relative ones are from the system's root)."""
+        if not path:
+            return ""
+        return posixpath.normpath(posixpath.join(self.system.settings.root, str(path)))
+
+    def _log_hint(self, name: str) -> str:
+        """``; PATH ends: LAST LINE`` for a failure message (one line), or ``""``."""
+        path, tail = self.error_log(name, lines=5)
+        last = next((line.strip() for line in reversed(tail) if line.strip()), "")
+        if not path:
+            return ""
+        return f"; {path} ends: {last}" if last else f"; {path} is empty"
