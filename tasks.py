@@ -5,11 +5,16 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from invoke import Collection, Context, task
+from invoke import Collection, Context
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "lib"))
 
+from portbook.cli import guard_std_streams
+
 from playbooks import namespace
+from playbooks._flags import task
+
+guard_std_streams()  # `invoke ... | head -1`: invoke's own output quiet on a closed pipe too
 
 
 @task(help={"fix": "Apply ruff's fixes and formatting instead of only checking."})

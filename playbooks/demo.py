@@ -6,13 +6,14 @@ import os
 import shutil
 import subprocess
 
-from invoke import Context, Exit, task
+from invoke import Context, Exit
 from portbook.demo import demo_down, demo_up, install_demo
 from portbook.errors import PortbookError
 from portbook.simfleet import demo_fleet_down, demo_fleet_up, fleet_table
 from portbook.simhosts import skip_reason
 
 from ._common import open_local
+from ._flags import task
 
 
 @task(

@@ -9,7 +9,7 @@ from functools import partial
 from types import ModuleType
 from typing import Any
 
-from invoke import Context, Exit, task
+from invoke import Context, Exit
 from portbook.config import Settings
 from portbook.doctor.render import plan_json, plan_text, report_json, report_text
 from portbook.doctor.run import run_checks
@@ -19,6 +19,7 @@ from portbook.report import outcome_json, summary_line
 from portbook.target import Target
 
 from ._common import ROOT_HELP, open_local, printer, refuse
+from ._flags import task
 from ._fleet import Fleet, fleet_help, run_fleet
 from ._jobs import steps_to
 
@@ -45,8 +46,8 @@ def doctor(
     wait: bool = False,
     hosts: str | None = None,
     inventory: str | None = None,
-    serial: str | None = None,
-    max_fail: str | None = None,
+    serial: int | None = None,
+    max_fail: int | None = None,
     accept_new_keys: bool = False,
 ) -> None:
     """Check the four places, code, supervisor and live ports; exit 1 when an error is found."""

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from functools import partial
 
-from invoke import Context, task
+from invoke import Context
 from portbook.recover import plan_recover, recover_system
 
 from ._common import ROOT_HELP
+from ._flags import task
 from ._fleet import Fleet, fleet_help
 from ._ops import run_op
 
@@ -32,8 +33,8 @@ def emergency(
     wait: bool = False,
     hosts: str | None = None,
     inventory: str | None = None,
-    serial: str | None = None,
-    max_fail: str | None = None,
+    serial: int | None = None,
+    max_fail: int | None = None,
     accept_new_keys: bool = False,
 ) -> None:
     """Stop supervisord and the system's strays, free its ports, check config, start, verify."""

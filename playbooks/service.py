@@ -5,7 +5,7 @@ from __future__ import annotations
 import json as jsonlib
 from typing import Any
 
-from invoke import Context, task
+from invoke import Context
 from portbook.config import Settings
 from portbook.errors import InvalidInput, PortbookError
 from portbook.execute import release_journal
@@ -27,6 +27,7 @@ from portbook.system import read_system
 from portbook.target import Target
 
 from ._common import ROOT_HELP, finish, open_local, printer, refuse
+from ._flags import task
 from ._fleet import Fleet, fleet_help, run_fleet
 from ._jobs import add_job, change_job, rollback_job
 from ._ops import run_report
@@ -68,8 +69,8 @@ def add(
     wait: bool = False,
     hosts: str | None = None,
     inventory: str | None = None,
-    serial: str | None = None,
-    max_fail: str | None = None,
+    serial: int | None = None,
+    max_fail: int | None = None,
     fleet_rollback: bool = False,
     accept_new_keys: bool = False,
 ) -> None:
@@ -136,8 +137,8 @@ def modify(
     wait: bool = False,
     hosts: str | None = None,
     inventory: str | None = None,
-    serial: str | None = None,
-    max_fail: str | None = None,
+    serial: int | None = None,
+    max_fail: int | None = None,
     fleet_rollback: bool = False,
     accept_new_keys: bool = False,
 ) -> None:
@@ -173,8 +174,8 @@ def rename(
     wait: bool = False,
     hosts: str | None = None,
     inventory: str | None = None,
-    serial: str | None = None,
-    max_fail: str | None = None,
+    serial: int | None = None,
+    max_fail: int | None = None,
     fleet_rollback: bool = False,
     accept_new_keys: bool = False,
 ) -> None:
@@ -207,8 +208,8 @@ def remove(
     wait: bool = False,
     hosts: str | None = None,
     inventory: str | None = None,
-    serial: str | None = None,
-    max_fail: str | None = None,
+    serial: int | None = None,
+    max_fail: int | None = None,
     fleet_rollback: bool = False,
     accept_new_keys: bool = False,
 ) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from functools import partial
 
-from invoke import Context, task
+from invoke import Context
 from portbook.restart import plan_restart, restart_system
 
 from ._common import ROOT_HELP
+from ._flags import task
 from ._fleet import Fleet, fleet_help
 from ._jobs import status_report
 from ._ops import run_op, run_report
@@ -33,8 +34,8 @@ def restart(
     wait: bool = False,
     hosts: str | None = None,
     inventory: str | None = None,
-    serial: str | None = None,
-    max_fail: str | None = None,
+    serial: int | None = None,
+    max_fail: int | None = None,
     accept_new_keys: bool = False,
 ) -> None:
     """Master restart from the manifest: stop supervisord and our strays, start, verify ports."""
