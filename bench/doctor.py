@@ -23,7 +23,6 @@ time growing linearly with size. Every generated folder is removed afterwards.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import subprocess
 import sys
@@ -34,196 +33,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 # _common puts lib/ and the repo on sys.path, so it must come before anything of portbook's.
-from _common import DOCS, cli_env, loadavg, machine_facts, median, update_docs_section
+from _common import DOCS, REPO, cli_env, median
+from _common import update_docs_section as write_section
+from _stamp import HELPERS, Stamp, take_stamp
+from doctor_gen import FILES_PER_SERVICE, generate
 from portbook.config import load_settings
 from portbook.doctor.run import run_checks
 from portbook.target import LocalTarget
 
 SIZES = (50, 500, 5000)
-FILES_PER_SERVICE = 10
-BASE_PORT = 21000
 TARGET_SECONDS = 2.0
-
-SERVICE = '''"""Generated service {name}."""
-
-import uvicorn
-
-from backend.core.health import health_app
-from backend.core.port_config import get_port
-
-SERVICE_PORT = get_port("{name}")
-app = health_app("{name}")
-
-if __name__ == "__main__":
-    uvicorn.run(app, host="127.0.0.1", port=SERVICE_PORT, log_level="warning")
-'''
-
-LIBRARY = '''"""Generated library module {index}: helpers for the trading pipeline."""
-
-import json
-import logging
-import time
-
-from backend.core.health import health_app
-
-LOG = logging.getLogger(__name__)
-RETRIES = {retries}
-TIMEOUT_S = 30
-BATCH = [{a}, {b}, {c}]
-
-
-class Batcher{index}:
-    """Collect items and flush them in batches of {a}."""
-
-    def __init__(self, size: int = {a}) -> None:
-        self.size = size
-        self.items: list[dict[str, object]] = []
-
-    def add(self, item: dict[str, object]) -> bool:
-        """Queue one item; True when a flush is due."""
-        self.items.append(item)
-        return len(self.items) >= self.size
-
-    def flush(self) -> str:
-        """Serialise the queued items and clear the queue."""
-        body = json.dumps(self.items)
-        self.items.clear()
-        return body
-
-
-def backoff(attempt: int) -> float:
-    """Seconds to wait before retry ``attempt`` (capped at {b} s)."""
-    return min(2**attempt * 0.1, {b})
-
-
-def retry(action, attempts: int = RETRIES):
-    """Call ``action`` until it succeeds or ``attempts`` run out."""
-    for attempt in range(attempts):
-        try:
-            return action()
-        except OSError as exc:
-            LOG.warning("attempt %d failed: %s", attempt, exc)
-            time.sleep(backoff(attempt))
-    raise RuntimeError("gave up after %d attempts" % attempts)
-
-
-def health():
-    """The shared health app (import kept to exercise the import checks)."""
-    return health_app("lib{index}")
-'''
-
-CLIENT = '''"""Generated client {index} of {other}."""
-
-import json
-import urllib.request
-
-from backend.core.port_config import get_port
-
-
-def status() -> dict[str, object]:
-    """GET /health of {other}."""
-    url = f"http://127.0.0.1:{{get_port('{other}')}}/health"
-    with urllib.request.urlopen(url, timeout=5) as reply:
-        return json.loads(reply.read())
-'''
-
-SHELL = """#!/bin/sh
-# Generated helper {index}: tail the logs of every program.
-cd "$(dirname "$0")/.." || exit 1
-for f in logs/*.log; do
-    tail -n 20 "$f"
-done
-"""
-
-JS = """// Generated dashboard widget {index}.
-export function render(status) {{
-  const rows = Object.entries(status).map(([name, s]) => `<tr><td>${{name}}</td></tr>`);
-  return `<table>${{rows.join("")}}</table>`;
-}}
-"""
-
-
-def generate(root: Path, files: int) -> dict[str, int]:
-    """Write a clean system with ``files`` source files; return the counts written."""
-    services = max(1, files // FILES_PER_SERVICE)
-    names = [f"svc_{i:04d}" for i in range(services)]
-    ports = {name: BASE_PORT + i for i, name in enumerate(names)}
-    (root / "backend/core/config").mkdir(parents=True)
-    (root / "backend/api").mkdir(parents=True)
-    (root / "logs").mkdir()
-    (root / "venv/bin").mkdir(parents=True)
-    (root / "venv/bin/python").symlink_to(sys.executable)
-    _write_registry(root, names, ports)
-    written = 4  # __init__.py x3 + port_config.py + health.py (minus the fallback, not linted)
-    for name in names:
-        (root / f"backend/api/{name}.py").write_text(SERVICE.format(name=name))
-    written += len(names)
-    shells = max(1, files // 500)
-    scripts = max(1, files // 250)
-    (root / "scripts").mkdir()
-    (root / "frontend").mkdir()
-    for i in range(shells):
-        (root / f"scripts/tool_{i}.sh").write_text(SHELL.format(index=i))
-    for i in range(scripts):
-        (root / f"frontend/widget_{i}.js").write_text(JS.format(index=i))
-    written += shells + scripts
-    libraries = max(0, files - written)
-    for i in range(libraries):
-        folder = root / f"backend/lib/pkg_{i // 50:03d}"
-        if i % 50 == 0:
-            folder.mkdir(parents=True)
-            (folder / "__init__.py").write_text("")
-        if i % 10 == 0:
-            text = CLIENT.format(index=i, other=names[i % len(names)])
-        else:
-            text = LIBRARY.format(index=i, retries=3 + i % 5, a=10 + i % 7, b=60, c=5 * (i % 9))
-        (folder / f"mod_{i:05d}.py").write_text(text)
-    (root / "portbook.yaml").write_text(
-        f"ranges:\n  core: [{BASE_PORT}, {BASE_PORT + 999}]\n"
-        f"  watchdog: [{BASE_PORT}, {BASE_PORT + 999}]\n"
-    )
-    return {"services": services, "files": written + libraries}
-
-
-def _write_registry(root: Path, names: list[str], ports: dict[str, int]) -> None:
-    half = len(names) // 2
-    doc = {
-        "core_services": {
-            n: {"port": ports[n], "description": f"{n} service", "status": "RUNNING"}
-            for n in names[:half]
-        },
-        "watchdog_services": {
-            n: {"port": ports[n], "description": f"{n} service", "status": "RUNNING"}
-            for n in names[half:]
-        },
-    }
-    manifest = root / "backend/core/config/MASTER_PORT_MANIFEST.json"
-    manifest.write_text(json.dumps(doc, indent=2) + "\n")
-    for init in ("backend", "backend/api", "backend/core"):
-        (root / init / "__init__.py").write_text("")
-    entries = "".join(f'    "{n}": {ports[n]},\n' for n in names)
-    (root / "backend/core/port_config.py").write_text(
-        f'"""Ports."""\n\nDEFAULT_PORTS = {{\n{entries}}}\n\n\n'
-        "def get_port(service_name):\n    return DEFAULT_PORTS[service_name]\n"
-    )
-    (root / "backend/core/health.py").write_text(
-        '"""Health app."""\n\n\ndef health_app(name):\n    return name\n'
-    )
-    head = (
-        "[unix_http_server]\nfile=%(here)s/../.run/supervisor.sock\n\n"
-        "[supervisord]\nlogfile=%(here)s/../logs/supervisord.log\n"
-        "pidfile=%(here)s/../.run/supervisord.pid\ndirectory=%(here)s/..\n\n"
-        "[rpcinterface:supervisor]\n"
-        "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n"
-    )
-    programs = "".join(
-        f"\n[program:{n}]\ncommand=%(here)s/../venv/bin/python backend/api/{n}.py\n"
-        f"directory=%(here)s/..\nautostart=true\nautorestart=true\n"
-        f"stderr_logfile=logs/{n}.err.log\nstdout_logfile=logs/{n}.out.log\n"
-        f'environment=PYTHONPATH="."\n'
-        for n in names
-    )
-    (root / "backend/supervisord.conf").write_text(head + programs)
+LINEAR_SLACK = 0.25  # per-file time may grow this much from 500 to 5,000 files and be linear
+COVERS = ("bench/doctor.py", "bench/doctor_gen.py", *HELPERS)
 
 
 @dataclass
@@ -319,25 +140,92 @@ def time_parts(root: Path) -> dict[str, float]:
     return {"read": read, "parser": parser, "unfiltered": unfiltered, "all": report.parsed}
 
 
-def docs_body(rows: list[Row], facts: dict[str, str], runs: int) -> str:
+def loaded_code() -> list[str]:
+    """portbook's files this process has loaded (what the measured checks ran), repo-relative.
+
+    A folder stands for its files when every ``.py`` file in it was loaded.
+    """
+    lib = REPO / "lib"
+    loaded = [getattr(m, "__file__", None) for m in list(sys.modules.values())]
+    files = {Path(f).resolve() for f in loaded if f}
+    files = {f for f in files if f.is_relative_to(lib)}
+    out: list[str] = []
+    for folder in sorted({f.parent for f in files}):
+        mine = sorted(f for f in files if f.parent == folder)
+        if folder != lib / "portbook" and set(folder.glob("*.py")) <= set(mine):
+            out.append(str(folder.relative_to(REPO)))
+        else:
+            out += [str(f.relative_to(REPO)) for f in mine]
+    return out
+
+
+def verdicts(rows: list[Row]) -> list[str]:
+    """The target, the growth, the findings, and what the prefilter buys: all from the data."""
+    big, mid = rows[-1], rows[-2]
+    met = max(big.worst, big.process) < TARGET_SECONDS
+    growth = big.per_k / mid.per_k
+    findings = [f for row in rows for f in row.findings]
+    text = (
+        f"Target under {TARGET_SECONDS:g} s at {big.files} files: {'met' if met else 'missed'} "
+        f"(worst run {big.worst:.3f} s in-process, {big.process:.3f} s as a process). Growth: "
+        f"the time per file at {big.files} files is {growth:.2f}x that at {mid.files} (1.00 = "
+        "linear): "
+        + (
+            f"linear within {LINEAR_SLACK:.0%}."
+            if growth <= 1 + LINEAR_SLACK
+            else f"worse than linear by more than {LINEAR_SLACK:.0%}."
+        )
+        + " "
+        + (
+            "No run reported a finding on the clean systems."
+            if not findings
+            else f"The clean systems were not clean to doctor: {len(findings)} finding(s) "
+            f"(first: {findings[0]}), so these times include reporting them."
+        )
+    )
+    return [text]
+
+
+def parts_sentence(big: Row) -> str:
+    """Where the time goes at the largest size, and what the prefilter buys there."""
+    parts = big.parts
+    rest = big.median - parts["read"] - parts["parser"]
+    unfiltered = parts["unfiltered"]
+    if max(big.worst, big.process) >= TARGET_SECONDS:
+        effect = "the target is missed at this size even with the prefilter on"
+    elif unfiltered >= TARGET_SECONDS:
+        effect = "the prefilter is what keeps this size under the target"
+    else:
+        effect = (
+            f"under the target even without the prefilter, which saves "
+            f"{1 - big.median / unfiltered:.0%} of the time"
+        )
+    return (
+        f"Where the time goes at {big.files} files (one run each): reading and parsing the four "
+        f"places (`read_system`) {parts['read']:.3f} s; supervisor's own parser on the "
+        f"{big.services}-program conf {parts['parser']:.3f} s; the rest (discovery, reading "
+        f"every file, the prefilter, `ast` on {big.parsed} candidates, the checks) about "
+        f"{rest:.3f} s. With the prefilter off (all {int(parts['all'])} Python files parsed) "
+        f"a run takes {unfiltered:.3f} s: {effect}."
+    )
+
+
+def docs_body(rows: list[Row], stamp: Stamp, runs: int) -> str:
     """The benchmarks.md section."""
+    sizes = ", ".join(f"{s:,}" for s in SIZES)
     lines = [
         "## doctor (static checks)",
         "",
-        "`python bench/doctor.py --runs N --write`: for 50, 500 and 5,000 source files (one",
-        "service per 10 files), the script generates a clean REC.IO-shaped system (manifest,",
-        "`DEFAULT_PORTS`, `supervisord.conf` with one program per service, service scripts,",
-        "library modules, a few shell and JS files) and times `run_checks(..., live=False)`",
-        "in-process on a fresh context (every file read and checked again; the page cache is",
-        "warm). The largest size is also timed in a fresh interpreter (start-up and imports",
-        "included). Target: under 2 s at 5,000 files, time linear in size.",
+        f"`python bench/doctor.py --runs N --write`: for {sizes} source files (one service",
+        f"per {FILES_PER_SERVICE} files), the script generates a clean REC.IO-shaped system",
+        "(manifest, `DEFAULT_PORTS`, `supervisord.conf` with one program per service, service",
+        "scripts, library modules, a few shell and JS files) and times `run_checks(...,",
+        f"live=False)` in-process {runs} times per size on a fresh context (every file read",
+        "and checked again). The largest size is also timed in a fresh interpreter (start-up",
+        f"and imports included). Target: under {TARGET_SECONDS:g} s at {SIZES[-1]:,} files, "
+        "time linear in size.",
         "",
-        f"- Date: {facts['date']}",
-        f"- Machine: `{facts['uname']}`",
-        f"- CPU: {facts['cpu']}, {facts['nproc']} CPUs (nproc); memory {facts['memory']}",
-        f"- Python: {facts['python']}",
-        f"- Runs per size: {runs}; load average before {facts['load_before']}, "
-        f"after {facts['load_after']}",
+        *stamp.lines(),
         "",
         "| files | services | parsed by ast | median s | max s | ms per file |",
         "| ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -347,44 +235,26 @@ def docs_body(rows: list[Row], facts: dict[str, str], runs: int) -> str:
             f"| {row.files} | {row.services} | {row.parsed} | {row.median:.3f} "
             f"| {row.worst:.3f} | {row.per_k:.3f} |"
         )
-    big, mid = rows[-1], rows[-2]
-    met = "met" if max(big.worst, big.process) < TARGET_SECONDS else "MISSED"
-    parts = big.parts
-    rest = big.median - parts["read"] - parts["parser"]
+    big = rows[-1]
     lines += [
         "",
         f"Whole process at {big.files} files (interpreter, imports, checks): {big.process:.3f} s.",
         "",
-        f"Target under {TARGET_SECONDS:g} s at {big.files} files: {met} (worst run "
-        f"{big.worst:.3f} s in-process, {big.process:.3f} s as a process). Growth: the time "
-        f"per file at {big.files} files is {big.per_k / mid.per_k:.2f}x that at {mid.files} "
-        "(1.00 = linear). No run reported a finding on the clean systems.",
+        *verdicts(rows),
         "",
-        f"Where the time goes at {big.files} files (one run each): reading and parsing the "
-        f"four places {parts['read']:.3f} s (DEFAULT_PORTS through libcst, the conf through "
-        f"the round-tripping layer); supervisor's own parser on the {big.services}-program "
-        f"conf {parts['parser']:.3f} s; the rest (discovery, reading every file, the "
-        f"prefilter, `ast` on {big.parsed} candidates, the checks) about {rest:.3f} s. With "
-        f"the prefilter off (all {int(parts['all'])} Python files parsed) a run takes "
-        f"{parts['unfiltered']:.3f} s: the prefilter is what keeps this size well under the "
-        "target.",
+        parts_sentence(big),
     ]
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Generate, time, print; with --write update docs/benchmarks.md."""
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5, help="timed runs per size (5)")
-    parser.add_argument("--write", action="store_true", help=f"update {DOCS}")
-    args = parser.parse_args(argv)
-    load_before = loadavg()
+def measure(runs: int) -> list[Row]:
+    """Generate and time every size; each generated folder is removed afterwards."""
     rows: list[Row] = []
     for size in SIZES:
         root = Path(tempfile.mkdtemp(prefix="pb-doctor-"))
         try:
             counts = generate(root, size)
-            row = time_in_process(root, counts["services"], args.runs)
+            row = time_in_process(root, counts["services"], runs)
             if size == SIZES[-1]:
                 row.process = time_process(root)
                 row.parts = time_parts(root)
@@ -398,11 +268,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         for finding in row.findings[:5]:
             print(f"  unexpected finding: {finding}", file=sys.stderr)
-    big = rows[-1]
-    print(f"whole process at {big.files} files: {big.process:.3f}s; parts {big.parts}")
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Generate, time, print; with --write update docs/benchmarks.md."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="timed runs per size (5)")
+    parser.add_argument("--write", action="store_true", help=f"update {DOCS}")
+    args = parser.parse_args(argv)
+    command = f"python bench/doctor.py --runs {args.runs}" + " --write" * args.write
+    started = take_stamp("doctor", command, ())
+    rows = measure(args.runs)
+    stamp = take_stamp("doctor", command, (*loaded_code(), *COVERS))
+    stamp.date, stamp.load_before = started.date, started.load_before
+    body = docs_body(rows, stamp.finish(), args.runs)
+    print(f"\n{body}")
     if args.write:
-        facts = {**machine_facts(), "load_before": load_before, "load_after": loadavg()}
-        update_docs_section("doctor", docs_body(rows, facts, args.runs))
+        write_section("doctor", body)
         print(f"wrote the doctor section of {DOCS}")
     left = [p for p in Path(tempfile.gettempdir()).glob("pb-doctor-*") if p.is_dir()]
     if left:

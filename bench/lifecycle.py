@@ -37,101 +37,50 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 # _common puts lib/ and the repo on sys.path, so it must come before anything of portbook's.
-from _common import (
-    DEMO_SERVICES,
-    DOCS,
+from _common import DOCS, Demo, make_demo, port_accepts, port_free, teardown_demo
+from _common import update_docs_section as write_section
+from _probes import (
     CliRun,
-    Demo,
-    PortProber,
     Refusals,
     leftovers,
-    loadavg,
-    machine_facts,
-    make_demo,
-    median,
     pid_alive,
-    port_accepts,
-    port_free,
     portbook_tasks,
-    refusals,
+    probed,
     run_cli,
     supervisor_pids,
-    teardown_demo,
-    update_docs_section,
+)
+from _stamp import HELPERS, WHOLE_CODE, take_stamp
+from lifecycle_report import (
+    MODIFIED,
+    OPS,
+    REMOVED,
+    OpResult,
+    RunResult,
+    docs_body,
+    run_line,
+    unexpected,
 )
 
 PORT_LOW, PORT_HIGH = 40000, 50000
 PROBE_INTERVAL = 0.02
 LEAD = 0.2  # seconds of probing before the command starts
 TAIL = 0.5  # seconds of probing after it ends
-MODIFIED, REMOVED = "db_poller", "trade_executor"
-OPS = ("service.modify", "service.remove", "supervisor.restart", "recover.emergency")
-OPTIONAL = ("supervisor.restart", "recover.emergency")
+COVERS = (
+    *WHOLE_CODE,
+    "bench/lifecycle.py",
+    "bench/lifecycle_report.py",
+    "bench/_probes.py",
+    *HELPERS,
+)
 
 
-@dataclass
-class OpResult:
-    """One timed command of one run."""
-
-    task: str
-    skipped: bool = False
-    ok: bool = False
-    error: str = ""
-    wall: float = float("nan")
-    steps: dict[str, float] = field(default_factory=dict)
-    probes: dict[str, Refusals] = field(default_factory=dict)  # per service probed
-    reported_ok: dict[str, bool] = field(default_factory=dict)  # the JSON's services[].ok
-    checks: dict[str, bool] = field(default_factory=dict)  # facts checked after the command
-    own_downtime: float = float("nan")  # modify: db_poller's old port down -> new port up
-
-    @property
-    def outside_steps(self) -> float:
-        """Wall time not inside any step: start-up, reading, planning, locking, output."""
-        return self.wall - sum(self.steps.values())
-
-    @property
-    def failed_probes(self) -> int:
-        """Refused probes on the services this command probed."""
-        return sum(r.failures for r in self.probes.values())
-
-
-@dataclass
-class RunResult:
-    """Everything measured on one demo copy."""
-
-    index: int
-    base: int
-    root: str
-    ops: dict[str, OpResult] = field(default_factory=dict)
-    error: str = ""
-    killed: list[int] = field(default_factory=list)
-
-
-def probed(
+def _probed(
     groups: dict[str, dict[str, int]], command: Callable[[], CliRun]
 ) -> tuple[CliRun, dict[str, dict[str, Refusals]]]:
-    """Run ``command`` while one 20 ms prober per group probes its ports; summarise each port.
-
-    Probing starts ``LEAD`` s before the command and stops ``TAIL`` s after it.
-    """
-    probers = {key: PortProber(ports, PROBE_INTERVAL) for key, ports in groups.items()}
-    for prober in probers.values():
-        prober.start()
-    try:
-        time.sleep(LEAD)
-        run = command()
-        time.sleep(TAIL)
-    finally:
-        samples = {key: prober.stop() for key, prober in probers.items()}
-    summary = {
-        key: {name: refusals(s) for name, s in per_port.items()}
-        for key, per_port in samples.items()
-    }
-    return run, summary
+    return probed(groups, command, PROBE_INTERVAL, LEAD, TAIL)
 
 
 def came_up_at(r: Refusals) -> float | None:
@@ -167,7 +116,7 @@ def measure_modify(demo: Demo, ports: dict[str, int]) -> OpResult:
     new = free_port_in_range(demo, set(ports.values()))
     others = {n: p for n, p in ports.items() if n != MODIFIED}
     before = supervisor_pids(demo)
-    run, probes = probed(
+    run, probes = _probed(
         {"others": others, "own": {"old": old, "new": new}},
         lambda: run_cli("service.modify", "--name", MODIFIED, "--port", str(new), root=demo.root),
     )
@@ -193,7 +142,7 @@ def measure_remove(demo: Demo, ports: dict[str, int]) -> OpResult:
     """``service.remove`` trade_executor with probes on the other services."""
     others = {n: p for n, p in ports.items() if n != REMOVED}
     before = supervisor_pids(demo)
-    run, probes = probed(
+    run, probes = _probed(
         {"others": others}, lambda: run_cli("service.remove", "--name", REMOVED, root=demo.root)
     )
     result = from_run("service.remove", run)
@@ -213,7 +162,7 @@ def measure_remove(demo: Demo, ports: dict[str, int]) -> OpResult:
 def measure_restart(demo: Demo, ports: dict[str, int]) -> OpResult:
     """``supervisor.restart`` with every service probed; per-service downtime."""
     before = supervisor_pids(demo)
-    run, probes = probed({"all": ports}, lambda: run_cli("supervisor.restart", root=demo.root))
+    run, probes = _probed({"all": ports}, lambda: run_cli("supervisor.restart", root=demo.root))
     result = from_run("supervisor.restart", run)
     result.probes = probes["all"]
     with contextlib.suppress(Exception):
@@ -249,7 +198,7 @@ def measure_recover(demo: Demo, ports: dict[str, int]) -> OpResult:
         "orphans alive before": all(pid_alive(p) for p in orphans.values()),
         "orphans listening before": all(port_accepts(p, 0.5) for p in ports.values()),
     }
-    run, probes = probed({"all": ports}, lambda: run_cli("recover.emergency", root=demo.root))
+    run, probes = _probed({"all": ports}, lambda: run_cli("recover.emergency", root=demo.root))
     result = from_run("recover.emergency", run)
     result.probes = probes["all"]
     result.checks = {**situation, "orphans gone after": not any(map(pid_alive, orphans.values()))}
@@ -288,155 +237,6 @@ def one_run(index: int, used: set[int], available: set[str]) -> RunResult:
     return result
 
 
-# --- reporting --------------------------------------------------------------------------------
-
-
-def _ms(values: Sequence[float]) -> str:
-    """``median | max`` cells in seconds (``- | -`` for none)."""
-    vals = [v for v in values if v == v]  # drop NaN
-    return f"{median(vals):.3f} | {max(vals):.3f}" if vals else "- | -"
-
-
-def _yes(results: Sequence[OpResult], check: str) -> str:
-    done = [r.checks[check] for r in results if check in r.checks]
-    return f"{sum(done)}/{len(done)}"
-
-
-def op_section(task: str, results: Sequence[OpResult], runs: int) -> list[str]:
-    """Markdown for one operation: timings, probes or downtime, and the checks made after it."""
-    titles = {
-        "service.modify": f"`service.modify --name {MODIFIED} --port P` (P: a free port)",
-        "service.remove": f"`service.remove --name {REMOVED}`",
-        "supervisor.restart": "`supervisor.restart`",
-        "recover.emergency": "`recover.emergency` after SIGKILL of supervisord",
-    }
-    out = [f"### {titles[task]}", ""]
-    if results and all(r.skipped for r in results):
-        return [*out, "skipped: task not available when the benchmark ran.", ""]
-    ok = [r for r in results if r.ok]
-    out.append(f"{len(ok)} of {runs} runs succeeded.")
-    out += [f"- run failed: {r.error}" for r in results if not r.ok and not r.skipped]
-    if not ok:
-        return [*out, ""]
-    steps: list[str] = []
-    for r in ok:
-        steps += [s for s in r.steps if s not in steps]
-    out += ["", "| measure | median s | max s |", "| --- | ---: | ---: |"]
-    out.append(f"| **wall time of the command** | {_ms([r.wall for r in ok])} |")
-    out += [f"| step `{s}` | {_ms([r.steps.get(s, 0.0) for r in ok])} |" for s in steps]
-    out.append(
-        f"| (outside steps: start-up, read, plan, lock, output) | "
-        f"{_ms([r.outside_steps for r in ok])} |"
-    )
-    if task == "service.modify":
-        out.append(
-            f"| **{MODIFIED} downtime** (old port refusing -> new port accepting) | "
-            f"{_ms([r.own_downtime for r in ok])} |"
-        )
-    names = sorted({n for r in ok for n in r.probes}, key=_order)
-    if task in ("service.modify", "service.remove"):
-        out += ["", "| other service | probes | failed |", "| --- | ---: | ---: |"]
-        for name in names:
-            attempts = sum(r.probes[name].attempts for r in ok if name in r.probes)
-            failures = sum(r.probes[name].failures for r in ok if name in r.probes)
-            out.append(f"| {name} | {attempts} | {failures} |")
-    else:
-        out += [
-            "",
-            "| service | longest refusal median s | max s | back (probe) | ok (JSON) | probes "
-            "| refused |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
-        ]
-        for name in names:
-            rs = [r.probes[name] for r in ok if name in r.probes]
-            back = sum(x.back for x in rs)
-            reported = sum(r.reported_ok.get(name, False) for r in ok)
-            out.append(
-                f"| {name} | {_ms([x.longest for x in rs])} | {back}/{len(rs)} | "
-                f"{reported}/{len(ok)} | {sum(x.attempts for x in rs)} | "
-                f"{sum(x.failures for x in rs)} |"
-            )
-    checks: list[str] = []
-    for r in ok:
-        checks += [c for c in r.checks if c not in checks]
-    if checks:
-        out += [
-            "",
-            "Checked after the command (runs where true): "
-            + "; ".join(f"{c} {_yes(ok, c)}" for c in checks)
-            + ".",
-        ]
-    return [*out, ""]
-
-
-def _order(name: str) -> int:
-    return DEMO_SERVICES.index(name) if name in DEMO_SERVICES else len(DEMO_SERVICES)
-
-
-def docs_body(results: Sequence[RunResult], facts: dict[str, str]) -> str:
-    """The markdown for the lifecycle section of docs/benchmarks.md (also printed)."""
-    out = [
-        "## Service lifecycle: modify, remove, master restart, emergency recovery",
-        "",
-        "`python bench/lifecycle.py --runs N --write`: each run installs a fresh demo copy (five",
-        "services under their own supervisord, ports in 40000-50000) and runs, one after the",
-        "other on that copy, the real commands below, each as `python -m portbook TASK ...",
-        "--root ROOT --json` in a subprocess (wall time of the whole process; per-step seconds",
-        "from its JSON). Threads TCP-connect to the services' ports every 20 ms from 0.2 s",
-        "before each command to 0.5 s after it. For modify and remove, any refused probe on a",
-        "service the command was not asked to touch is a fault (target: none). db_poller's",
-        "downtime is from the first refused probe on its old port to the first accepted one",
-        "on its new port (separate prober). For restart and recovery, a service's downtime is",
-        "its longest refused stretch (first refused probe to the next accepted one, so +/- 20",
-        "ms); *back* means its last probe was accepted. Restart and recovery see the four",
-        "services left after the remove, db_poller on its new port. Recovery is measured after",
-        "SIGKILL of supervisord, its services left running as orphans.",
-        "",
-        f"- Date: {facts['date']}",
-        f"- Machine: `{facts['uname']}`",
-        f"- CPU: {facts['cpu']}, {facts['nproc']} CPUs (nproc); memory {facts['memory']}",
-        f"- Python: {facts['python']}",
-        f"- Runs: {len(results)}; load average (1/5/15 min) before {facts['load_before']}, "
-        f"after {facts['load_after']}",
-        "",
-    ]
-    for task in OPS:
-        out += op_section(task, [r.ops[task] for r in results if task in r.ops], len(results))
-    broken = [r for r in results if r.error]
-    out += [f"- run {r.index} failed: {r.error}" for r in broken]
-    return "\n".join(out)
-
-
-def run_line(result: RunResult) -> str:
-    """One line per run for the console."""
-    parts = []
-    for task, op in result.ops.items():
-        if op.skipped:
-            parts.append(f"{task} skipped: task not available")
-        elif op.ok:
-            extra = f", own downtime {op.own_downtime:.3f}s" if task == "service.modify" else ""
-            parts.append(f"{task} {op.wall:.2f}s{extra}, refused probes {op.failed_probes}")
-        else:
-            parts.append(f"{task} FAILED: {op.error}")
-    return "; ".join(parts) if parts else f"FAILED: {result.error}"
-
-
-def unexpected(results: Sequence[RunResult]) -> list[str]:
-    """Refused probes on untouched services, services not back, checks that came out false."""
-    found = []
-    for r in results:
-        for task, op in r.ops.items():
-            if not op.ok:
-                continue
-            for name, x in op.probes.items():
-                if task in ("service.modify", "service.remove") and x.failures:
-                    found.append(f"run {r.index} {task}: {x.failures} failed probe(s) on {name}")
-                elif not x.back:
-                    found.append(f"run {r.index} {task}: {name} not accepting at the end")
-            found += [f"run {r.index} {task}: NOT {c}" for c, v in op.checks.items() if not v]
-    return found
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; print the tables; with --write update docs/benchmarks.md."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
@@ -449,15 +249,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{task}: skipped: task not available", flush=True)
     used: set[int] = set()
     results = []
-    load_before = loadavg()
+    command = f"python bench/lifecycle.py --runs {args.runs}" + " --write" * args.write
+    stamp = take_stamp("lifecycle", command, COVERS)
     for index in range(1, args.runs + 1):
         result = one_run(index, used, available)
         results.append(result)
         print(f"run {index}/{args.runs} (ports {result.base}+): {run_line(result)}", flush=True)
         if result.killed:
             print(f"  teardown had to kill pids {result.killed}", flush=True)
-    facts = {**machine_facts(), "load_before": load_before, "load_after": loadavg()}
-    body = docs_body(results, facts)
+    timing = (PROBE_INTERVAL, LEAD, TAIL)
+    body = docs_body(results, stamp.finish(), (PORT_LOW, PORT_HIGH), timing)
     print()
     print(body)
     problems = unexpected(results)
@@ -470,7 +271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"other pb- folders (not this script's, e.g. a concurrent test run): {len(others)}")
     ran = [op for r in results for op in r.ops.values() if not op.skipped]
     if args.write and any(op.ok for op in ran):
-        update_docs_section("lifecycle", body)
+        write_section("lifecycle", body)
         print(f"\nwrote the lifecycle section of {DOCS}")
     return 0 if ran and all(op.ok for op in ran) and not left and not problems else 1
 
