@@ -162,9 +162,16 @@ def _ip(*args: str) -> None:
         raise RuntimeError(f"ip {' '.join(args)}: {done.stderr.strip()}")
 
 
-def _start_network(host: SshHost) -> None:
+def _refuse_taken(host: SshHost) -> None:
+    """Refuse names already in use, before building: a failed build's cleanup deletes them."""
     if os.path.exists(f"/run/netns/{host.netns}"):
         raise RuntimeError(f"network namespace {host.netns} already exists")
+    link = subprocess.run(["ip", "-o", "link", "show", "dev", host.veth], capture_output=True)
+    if link.returncode == 0:
+        raise RuntimeError(f"network interface {host.veth} already exists")
+
+
+def _start_network(host: SshHost) -> None:
     inner = host.veth[:-1] + "b"
     try:
         _ip("netns", "add", host.netns)
@@ -255,10 +262,11 @@ def create_host(
         net = ipaddress.ip_network(f"{address}/30", strict=False)
         peer = next(str(h) for h in net.hosts() if str(h) != address)
     folder = folder or Path(f"/tmp/pb-host-{token}")
-    folder.mkdir(mode=0o755)
     host = SshHost(
         token, folder, address, peer, netns or f"pb-ssh-{token}", veth or f"pb{token}a", client_key
     )
+    _refuse_taken(host)
+    folder.mkdir(mode=0o755)
     try:
         _start_network(host)
         _start_sshd(host)
@@ -279,6 +287,9 @@ def destroy_host(host: SshHost) -> None:
     if host.sshd is not None:
         with contextlib.suppress(subprocess.TimeoutExpired):
             host.sshd.wait(timeout=5)  # reap it: it was signalled above
+        if host.sshd.poll() is None:  # not in the namespace yet when it was searched
+            host.sshd.kill()  # our child, not reaped: its pid cannot be another's
+            host.sshd.wait()
 
 
 def stop_host_by_name(netns: str, veth: str, folder: Path | None = None) -> None:

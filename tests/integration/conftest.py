@@ -10,18 +10,20 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 import pytest
 from portbook.config import Settings, load_settings
 from portbook.demo import demo_up, install_demo
 from portbook.supervisor import Supervisor
 from portbook.system import read_system
 from portbook.target import LocalTarget
+
+from ..leakcheck import session_tempdir
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_SERVICES = ("main_app", "trade_manager", "trade_executor", "btc_price_watchdog", "db_poller")
@@ -110,44 +112,62 @@ def cli_env() -> dict[str, str]:
 
 
 def make_demo(start: bool = True) -> DemoSystem:
-    """Install a demo copy with its own ports (and start it)."""
+    """Install a demo copy with its own ports in the run's folder (and start it).
+
+    If anything fails on the way (a service that never listens makes ``demo_up``
+    raise), the copy's supervisord, programs and folder are removed before the
+    error goes on: the caller's try/finally has not begun yet.
+    """
     base = _free_base()
-    root = tempfile.mkdtemp(prefix="pb-")
-    ports = {name: base + i for i, name in enumerate(DEMO_SERVICES)}
-    install_demo(root, ports)
-    Path(root, "portbook.yaml").write_text(
-        f"ranges:\n  core: [{base + 100}, {base + 199}]\n  watchdog: [{base + 100}, {base + 199}]\n"
-        "smoke_timeout: 20\n"
-    )
+    root = session_tempdir("pb-")
     system = DemoSystem(root, base, LocalTarget())
-    if start:
-        demo_up(system.target, system.settings)
+    try:
+        install_demo(root, {name: base + i for i, name in enumerate(DEMO_SERVICES)})
+        Path(root, "portbook.yaml").write_text(
+            f"ranges:\n  core: [{base + 100}, {base + 199}]\n"
+            f"  watchdog: [{base + 100}, {base + 199}]\nsmoke_timeout: 20\n"
+        )
+        if start:
+            demo_up(system.target, system.settings)
+    except BaseException:
+        teardown_demo(system, graceful=False)
+        raise
     return system
 
 
 def teardown_demo(system: DemoSystem, graceful: bool = True) -> None:
-    """Shut its supervisord down and kill any process still running from inside the root.
+    """Shut its supervisord down, kill whatever still runs from inside the root, remove it.
 
     ``graceful=False`` SIGKILLs supervisord instead (a wedged program would make a
-    shutdown wait out its stopwaitsecs).
+    shutdown wait out its stopwaitsecs). Processes are found by their cwd or an
+    argument inside the root (supervisord's ``-c``), again until none is left, so a
+    program supervisord spawned just before it died goes too. The root's ``venv``
+    is a link into the running virtualenv: removed as a link, never followed.
     """
-    try:
+    with contextlib.suppress(Exception):
         supervisor = system.supervisor()
         if supervisor.is_up() and graceful:
             supervisor.shutdown(timeout=20)
         elif supervisor.is_up():
             os.kill(supervisor.pid(), signal.SIGKILL)
-    except Exception:
-        pass
-    import psutil
-
-    for proc in psutil.process_iter(["pid", "cwd", "cmdline"]):
-        cwd = proc.info.get("cwd") or ""
-        if cwd == system.root or cwd.startswith(system.root + "/"):
+    deadline = time.monotonic() + 10
+    while (procs := _inside(system.root)) and time.monotonic() < deadline:
+        for proc in procs:
             with contextlib.suppress(psutil.Error):
-                proc.send_signal(signal.SIGKILL)
-    time.sleep(0.1)
+                proc.kill()
+        psutil.wait_procs(procs, timeout=2)
     shutil.rmtree(system.root, ignore_errors=True)
+
+
+def _inside(root: str) -> list[psutil.Process]:
+    """Live processes (not this one) whose cwd, or one of whose arguments, is inside ``root``."""
+    found = []
+    for proc in psutil.process_iter(["cwd", "cmdline", "status"]):
+        args = [proc.info["cwd"] or "", *(proc.info["cmdline"] or [])]
+        inside = any(a == root or root + "/" in a for a in args)
+        if inside and proc.pid != os.getpid() and proc.info["status"] != psutil.STATUS_ZOMBIE:
+            found.append(proc)
+    return found
 
 
 @pytest.fixture
@@ -204,8 +224,6 @@ def set_yaml(system: DemoSystem, **values: object) -> None:
 
 def kill_supervisord(system: DemoSystem) -> dict[str, int]:
     """SIGKILL the demo's supervisord, leaving its programs running as orphans; their pids."""
-    import psutil
-
     states = {name: pid for name, (_, pid) in system.states().items()}
     pid = system.supervisor().pid()
     os.kill(pid, signal.SIGKILL)
@@ -222,8 +240,6 @@ def kill_supervisord(system: DemoSystem) -> dict[str, int]:
 
 def alive(pid: int) -> bool:
     """True while ``pid`` runs (a zombie counts as gone)."""
-    import psutil
-
     try:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:

@@ -1,6 +1,8 @@
 """Real SSH hosts for integration tests: now ``portbook.simhosts`` (and ``simfleet``).
 
-Kept so test modules can go on importing these names from here.
+Kept so test modules can go on importing these names from here. ``create_host``
+is the run's (``tests/leakcheck.py``): its namespace and folder carry the run's
+tag, so the end-of-run check finds whatever a test leaves in them.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ from portbook.simhosts import (
     SSHD,
     HostUnavailable,
     SshHost,
-    create_host,
     destroy_host,
     skip_reason,
 )
 from portbook.target.ssh import SshTarget
+
+from ..leakcheck import create_host
 
 __all__ = [
     "SSHD",

@@ -401,11 +401,11 @@ def test_stale_lock_socket_and_pidfile_are_found(copy: str) -> None:
 def running() -> Iterator[DemoSystem]:
     """The demo running under its own supervisord; ranges widened to hold its ports."""
     system = make_demo()
-    Path(system.root, "portbook.yaml").write_text(
-        f"ranges:\n  core: [{system.base}, {system.base + 199}]\n"
-        f"  watchdog: [{system.base}, {system.base + 199}]\nsmoke_timeout: 20\n"
-    )
     try:
+        Path(system.root, "portbook.yaml").write_text(
+            f"ranges:\n  core: [{system.base}, {system.base + 199}]\n"
+            f"  watchdog: [{system.base}, {system.base + 199}]\nsmoke_timeout: 20\n"
+        )
         yield system
     finally:
         teardown_demo(system)

@@ -122,7 +122,12 @@ def listen_in(host: SshHost, port: int) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
         ["ip", "netns", "exec", host.netns, sys.executable, "-c", code], stdout=subprocess.PIPE
     )
-    assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
     return proc
 
 
@@ -429,12 +434,14 @@ def test_a_controller_killed_mid_run_leaves_every_host_recoverable_by_rollback(
     run = subprocess.Popen(
         argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=cli_env()
     )
-    deadline = time.monotonic() + 60
-    while not all("smoke-test" in _journal_steps(node) for node in fleet.nodes):
-        assert run.poll() is None and time.monotonic() < deadline
-        time.sleep(0.02)
-    run.kill()  # SIGKILL: no unwinding, no goodbye to the hosts
-    run.wait()
+    try:
+        deadline = time.monotonic() + 60
+        while not all("smoke-test" in _journal_steps(node) for node in fleet.nodes):
+            assert run.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+    finally:
+        run.kill()  # SIGKILL: no unwinding, no goodbye to the hosts
+        run.wait()
     assert all(node.journal().exists() for node in fleet.nodes)
     undone = fleet.cli("service.rollback", "--json")
     assert undone.returncode == 0, undone.stdout + undone.stderr
@@ -494,12 +501,17 @@ def test_a_host_cut_off_mid_run_is_recovered_from_its_journal_by_rollback(fleet:
     run = subprocess.Popen(
         argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env()
     )
-    deadline = time.monotonic() + 60
-    while "smoke-test" not in _journal_steps(node):
-        assert run.poll() is None and time.monotonic() < deadline, run.communicate()
-        time.sleep(0.02)
-    cut_ssh(node.host)
-    out, err = run.communicate(timeout=120)
+    try:
+        deadline = time.monotonic() + 60
+        while "smoke-test" not in _journal_steps(node):
+            assert run.poll() is None and time.monotonic() < deadline, run.communicate()
+            time.sleep(0.02)
+        cut_ssh(node.host)
+        out, err = run.communicate(timeout=120)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.communicate()
     assert run.returncode == 3, out + err  # the undo could not reach the host either
     assert "rollback incomplete" in err and f"service.rollback --hosts {node.name}" in err
     assert node.journal().exists()  # the host is left recoverable

@@ -117,10 +117,10 @@ def system(host: SshHost) -> Iterator[HostSystem]:
     """The demo installed on the host and brought up over SSH (demo_up on the SshTarget)."""
     settings = install_system(host)
     target = host.connect()
-    demo_up(target, settings)
     try:
+        demo_up(target, settings)
         yield HostSystem(host, target, settings)
-    finally:
+    finally:  # also when demo_up failed: its supervisord may be up
         with contextlib.suppress(Exception):
             Supervisor(target, read_system(target, settings)).shutdown(timeout=20)
 

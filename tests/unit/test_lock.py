@@ -41,14 +41,16 @@ def holder(settings: Settings) -> Iterator[tuple[BaseProcess, Event]]:
     held, release = _fork.Event(), _fork.Event()
     child = _fork.Process(target=_hold, args=(settings, held, release))
     child.start()
-    assert held.wait(10), "child never took the lock"
-    yield child, release
-    if child.is_alive():  # Event.set() hangs on a waiter that was SIGKILLed
-        release.set()
-        child.join(10)
-    if child.is_alive():
-        child.kill()
-        child.join()
+    try:
+        assert held.wait(10), "child never took the lock"
+        yield child, release
+    finally:
+        if child.is_alive():  # Event.set() hangs on a waiter that was SIGKILLed
+            release.set()
+            child.join(10)
+        if child.is_alive():
+            child.kill()
+            child.join()
 
 
 def test_lock_records_its_holder_while_held_and_leaves_no_trace_after(settings: Settings) -> None:
