@@ -25,7 +25,7 @@ parallelism. One host also gets the four procedures in turn (add, modify
 ``--port auto``, rename ``--fix-code``, remove ``--delete-code``), counting
 the remote commands and round trips each costs, and a calibration: the wall
 time and CPU of one request on an open session and of one new SSH command (a
-login shell, which is what a remote command costs on top of its work).
+shell on the host, which is what a remote command costs on top of its work).
 
 The fleet is destroyed in ``finally``, also on Ctrl-C, SIGTERM or an error.
 """

@@ -133,7 +133,7 @@ def _calls(
 
 def calibrate(fleet: SimFleet, calls: int = CALIBRATION_CALLS) -> list[Calibration]:
     """On the first host, ``calls`` times each: ``target.run(["true"])`` (portbook's way), and
-    a new SSH command ``true`` through the same connection (a login shell, nothing else)."""
+    a new SSH command ``true`` through the same connection (the user's shell, nothing else)."""
     hosts = load_inventory(str(fleet.inventory)).select(fleet.names[0])
     sessions = open_sessions(hosts, SessionOptions({}))
     try:
@@ -143,7 +143,7 @@ def calibrate(fleet: SimFleet, calls: int = CALIBRATION_CALLS) -> list[Calibrati
         return [
             _calls("`target.run(['true'])`", sessions, calls, lambda: target.run(["true"])),
             _calls(
-                "a new SSH command `true` (a login shell; Fabric directly, uncounted)",
+                "a new SSH command `true` (the user's shell; Fabric directly, uncounted)",
                 sessions,
                 calls,
                 lambda: target.connection.run("true", hide=True, in_stream=False),

@@ -125,30 +125,29 @@ def procedure_table(connects: Sequence[Cost], procs: Sequence[dict[str, ProcRun]
     return out
 
 
-def cost_note(cal: Sequence[Calibration]) -> str:
-    """What a new remote command costs against a request on an open channel, measured here."""
+def cost_note(cal: Sequence[Calibration], runs: Sequence[FleetRun]) -> str:
+    """What a new remote command costs here, and its share of an add's CPU per host."""
     bashrc = Path.home() / ".bashrc"
     pyenv = bashrc.is_file() and "pyenv init" in bashrc.read_text(errors="replace")
-    shell = (
-        f"`{bashrc}` here runs `pyenv init` in every such shell, which a real host's may not"
-        if pyenv
-        else f"`{bashrc}` here does not run `pyenv init`"
-    )
+    shell = f"`{bashrc}` here {'runs' if pyenv else 'does not run'} `pyenv init`"
     text = f"Each new remote command starts the user's shell on the host ({shell})"
     if len(cal) != 2:
         return text + "; the calibration did not run, so its cost is not known here."
     new, req = cal[1], cal[0]
-    ratio = new.cpu / req.cpu if req.cpu > 0 else math.inf
-    return (
-        f"{text}: one costs {new.cpu * 1000:.0f} ms of machine CPU and {new.wall * 1000:.0f} ms"
-        f" of wall time here, a request on an open channel {req.cpu * 1000:.0f} ms and "
-        f"{req.wall * 1000:.0f} ms (last table): "
-        + (
-            f"{ratio:.0f}x the CPU, so remote commands, times the hosts run at once, are what "
-            f"this machine's {os.cpu_count()} cores must absorb first."
-            if ratio >= 5
-            else "about the same, so the number of remote commands is not what limits here."
-        )
+    text += (
+        f": one costs {new.cpu * 1000:.0f} ms of machine CPU and {new.wall * 1000:.0f} ms of "
+        f"wall time here, a request on an open channel {req.cpu * 1000:.0f} ms and "
+        f"{req.wall * 1000:.0f} ms (last table)."
+    )
+    ok = [r for r in runs if r.ok]
+    if not ok:
+        return text
+    commands = median([(r.connect_cost.commands + r.job_cost.commands) / r.count for r in ok])
+    cpu = median([r.cpu / r.count for r in ok])
+    share = commands * new.cpu / cpu if cpu > 0 else math.nan
+    return text + (
+        f" With {commands:g} remote command(s) per host (median over every run), new shells "
+        f"come to about {share:.0%} of the machine CPU per host ({cpu:.2f} s, median)."
     )
 
 
@@ -170,8 +169,9 @@ def intro(counts: Sequence[int], total: int) -> list[str]:
         "end of the rollout; *port pick* is `--port auto`'s common free port, probed on every",
         "host before the rollout when N > 1; *rollout* is the rollout alone; *slowest host* the",
         f"longest host run in it. Each of the {total} runs per host count adds a new service",
-        "`bench_svc_N_RUN` and removes it afterwards (untimed), so every run finds the hosts in",
-        "the same state; host counts are interleaved in each round of runs. Target: "
+        "`bench_svc_N_RUN` and removes it afterwards (untimed; a failed removal is listed under",
+        "Failures), so every run finds the hosts in the same state; host counts are interleaved",
+        "in each round of runs. Target: "
         f"{TARGET_HOSTS} hosts end to end within {TARGET_RATIO}x of one host (ratio of the "
         "medians).",
         "",
@@ -195,7 +195,7 @@ def docs_body(
 ) -> str:
     """The markdown for the fleet section of docs/benchmarks.md (also printed)."""
     stamp: Stamp = facts["stamp"]
-    out = [*intro(counts, total), cost_note(cal), "", *stamp.lines()]
+    out = [*intro(counts, total), cost_note(cal, runs), "", *stamp.lines()]
     out += [f"- Fleet built in {facts['build']} s", "", *fleet_table(runs, counts, total), ""]
     out += [*verdict(runs, facts["background"]), "", *cost_split(runs, counts), ""]
     connects, runs_procs = procs
