@@ -23,13 +23,13 @@ import pytest
 from portbook.config import Settings
 from portbook.demo import demo_up, install_demo
 from portbook.errors import StepFailed
-from portbook.simhosts import skip_reason
+from portbook.simhosts import netns_pids, skip_reason
 from portbook.target import Target
 
 from .. import leakcheck
 from . import conftest as integration
 from .conftest import REPO, DemoSystem, make_demo
-from .sshhosts import ssh_host
+from .sshhosts import create_host, ssh_host
 
 pytestmark = pytest.mark.integration
 
@@ -211,3 +211,17 @@ def test_a_process_started_over_ssh_in_one_of_the_runs_hosts_counts_as_the_runs(
         found = {proc.pid: why for proc, why in leakcheck.find(session).processes}
         assert found.get(pid) == "in the run's network namespace"
     assert pid not in {proc.pid for proc, _ in leakcheck.find(session).processes}
+
+
+@pytest.mark.skipif(skip_reason() is not None, reason=skip_reason() or "")
+def test_a_host_whose_namespace_name_is_taken_is_refused_and_the_existing_one_left_alone(
+    tmp_path: Path,
+) -> None:
+    with ssh_host() as host:
+        assert host.sshd is not None
+        with pytest.raises(RuntimeError, match="already exists"):
+            create_host(netns=host.netns, folder=tmp_path / "second")
+        assert host.sshd.poll() is None and host.sshd.pid in netns_pids(host.netns)
+        assert not (tmp_path / "second").exists()
+        with host.login() as target:
+            assert target.run(["true"]).code == 0
