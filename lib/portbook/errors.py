@@ -14,10 +14,14 @@
     └── TargetError        (1)    the host seam failed (I/O, a command, XML-RPC), translated once
 
 Every message is one line meant for the operator: it names the file, line,
-value or process concerned.
+value or process concerned. ``PortbookError`` keeps it so: a newline or other
+control character in it (a foreign process started as ``python3 -c "...\n..."``)
+is shown escaped (``\n``), see :func:`one_line`.
 """
 
 from __future__ import annotations
+
+import unicodedata
 
 __all__ = [
     "CollateralChange",
@@ -30,7 +34,24 @@ __all__ = [
     "RollbackIncomplete",
     "StepFailed",
     "TargetError",
+    "one_line",
 ]
+
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line: newlines, tabs and other control characters escaped
+    (``\\n``, ``\\t``, ``\\x1b``), trailing whitespace dropped; printable text unchanged."""
+    return "".join(_escape(ch) for ch in text.rstrip())
+
+
+def _escape(ch: str) -> str:
+    if ch in _ESCAPES:
+        return _ESCAPES[ch]
+    if unicodedata.category(ch) in ("Cc", "Zl", "Zp"):
+        return f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
+    return ch
 
 
 class PortbookError(Exception):
@@ -39,6 +60,7 @@ class PortbookError(Exception):
     code = 1
 
     def __init__(self, message: str) -> None:
+        message = one_line(message)
         super().__init__(message)
         self.message = message
 

@@ -121,9 +121,15 @@ def _execute(
     steps: Sequence[Step] | None,
     keep_journal: bool,
 ) -> Outcome:
-    prepare = partial(_prepare, target, settings, request)
+    specs: list[ServiceSpec] = []
+
+    def prepare() -> Run:
+        run = _prepare(target, settings, request)
+        specs.append(run.spec)
+        return run
+
     procedure = _PROCEDURE[type(request)]
-    return execute(
+    outcome = execute(
         target,
         settings,
         procedure,
@@ -133,6 +139,9 @@ def _execute(
         on_step=on_step,
         keep_journal=keep_journal,
     )
+    if specs and specs[0].port_move != str(specs[0].port):
+        outcome.detail = f"port {specs[0].port_move}"
+    return outcome
 
 
 def _prepare(target: Target, settings: Settings, request: Request) -> Run:

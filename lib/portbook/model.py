@@ -30,6 +30,13 @@ class ServiceSpec:
     delete_code: bool = False
 
     @property
+    def port_move(self) -> str:
+        """``8003 -> 8010`` (old -> new) when the port changes, else just the port."""
+        if self.previous_port is None or self.previous_port == self.port:
+            return str(self.port)
+        return f"{self.previous_port} -> {self.port}"
+
+    @property
     def manifest_category(self) -> str:
         """The manifest's key for this category (``core_services``, ``watchdog_services``)."""
         return f"{self.category}_services"
@@ -80,6 +87,8 @@ class Outcome:
     changed_files: list[str] = field(default_factory=list)
     error: str | None = None
     code: int = 0
+    detail: str = ""
+    """What changed, in a few words, for the summary line (``port 8003 -> 8010``)."""
 
     @property
     def ok(self) -> bool:

@@ -34,6 +34,7 @@ def summary_line(outcome: Outcome) -> str:
         return mask_secrets(
             f"{outcome.procedure} on {outcome.host}: done in {total:.2f}s; "
             f"changed {len(outcome.changed_files)} file(s)"
+            + (f"; {outcome.detail}" if outcome.detail else "")
         )
     error = mask_secrets(outcome.error or "")
     verdict = f"{_verdict(outcome.code)} (exit {outcome.code})"
@@ -75,7 +76,8 @@ def plan_text(
 ) -> str:
     """``--check`` output: each step's plan, every file's unified diff, the port and programs."""
     out = [
-        f"plan: {procedure} {spec.name} ({spec.category}) on port {spec.port}; nothing changed yet"
+        f"plan: {procedure} {spec.name} ({spec.category}) on port {spec.port_move}; "
+        "nothing changed yet"
     ]
     programs: list[str] = []
     for number, (name, plan) in enumerate(zip(names, plans, strict=True), 1):
@@ -84,7 +86,7 @@ def plan_text(
         programs.extend(p for p in plan.programs if p not in programs)
         for change in plan.files:
             out.append(unified_diff(change.path, change.before, change.after, root))
-    out.append(f"port: {spec.port}")
+    out.append(f"port: {spec.port_move}")
     out.append(
         f"supervisor programs started, stopped or restarted: {', '.join(programs) or 'none'}"
     )
@@ -104,6 +106,7 @@ def plan_json(
         "procedure": procedure,
         "check": True,
         "port": spec.port,
+        "previous_port": spec.previous_port,
         "steps": [
             {
                 "name": n,

@@ -23,6 +23,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from .errors import one_line
 from .secrets import mask_secrets
 from .system import System
 from .target import ProcInfo, Target
@@ -84,7 +85,7 @@ class StrayScan:
 
 
 def mask_argv(argv: Iterable[str]) -> str:
-    """A command line for humans, values of secret-looking options masked."""
+    """A command line for humans, on one line, values of secret-looking options masked."""
     out: list[str] = []
     hide_next = False
     for arg in argv:
@@ -95,7 +96,7 @@ def mask_argv(argv: Iterable[str]) -> str:
         masked = _SECRET_ARG.sub(r"\1***", arg)
         hide_next = masked == arg and bool(_SECRET_FLAG.match(arg))
         out.append(masked)
-    return mask_secrets(" ".join(out))
+    return mask_secrets(one_line(" ".join(out)))
 
 
 def describe(info: ProcInfo) -> str:

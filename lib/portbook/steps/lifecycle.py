@@ -61,7 +61,7 @@ class UpdateManifest(_FileStep):
             path,
             system.manifest_text,
             text,
-            f"{spec.name}: port {spec.port}, {spec.manifest_category} in the manifest",
+            f"{spec.name}: port {spec.port_move}, {spec.manifest_category} in the manifest",
         )
 
 
@@ -84,7 +84,7 @@ class UpdateFallback(_FileStep):
         elif system.fallback_ports[spec.name] != spec.port:
             text = fallback.set_port(text, path, spec.name, spec.port)
         return _edit(
-            path, system.fallback_text, text, f'"{spec.name}": {spec.port} in DEFAULT_PORTS'
+            path, system.fallback_text, text, f'"{spec.name}": {spec.port_move} in DEFAULT_PORTS'
         )
 
 

@@ -87,7 +87,7 @@ class RestartService:
         if not needs_restart(run.spec):
             return Plan("port and command unchanged", skip_reason="no restart needed")
         return Plan(
-            f"stop {run.spec.name}, then start it on port {run.spec.port}",
+            f"stop {run.spec.name}, then start it on port {run.spec.port_move}",
             programs=(run.spec.name,),
         )
 
@@ -103,7 +103,7 @@ class RestartService:
         else:
             supervisor.start_process(name)
         state = supervisor.wait_running(name, run.settings.start_timeout)
-        return f"{name} restarted: RUNNING as pid {state.pid}"
+        return f"{name} restarted on port {run.spec.port_move}: RUNNING as pid {state.pid}"
 
     def undo(self, run: Run, entry: JournalEntry) -> None:
         """Bring NAME back on its old config once files are restored."""

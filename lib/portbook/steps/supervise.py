@@ -128,7 +128,8 @@ class VerifyOwnership:
         old = spec.previous_port
         if old and old != spec.port and not _released(run, old):
             raise StepFailed(f"old port {old} is still held after moving {spec.name}")
-        return f"{spec.name} pid {state.pid} owns port {spec.port}; other pids unchanged"
+        moved = f" ({spec.port_move}, {old} now free)" if old and old != spec.port else ""
+        return f"{spec.name} pid {state.pid} owns port {spec.port}{moved}; other pids unchanged"
 
     def undo(self, run: Run, entry: JournalEntry) -> None:
         """Verification changes nothing."""

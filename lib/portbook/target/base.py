@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..errors import TargetError
+from ..errors import TargetError, one_line
 
 __all__ = ["Listener", "ProcInfo", "RunResult", "SupervisorFault", "Target", "read_each"]
 
@@ -48,8 +48,8 @@ class ProcInfo:
     started: float
 
     def describe(self) -> str:
-        """``pid 4121: python foo.py`` as operators read it."""
-        return f"pid {self.pid}: {' '.join(self.cmdline) or '?'}"
+        """``pid 4121: python foo.py`` as operators read it, on one line."""
+        return f"pid {self.pid}: {one_line(' '.join(self.cmdline)) or '?'}"
 
 
 class SupervisorFault(TargetError):
