@@ -11,7 +11,6 @@ import contextlib
 import os
 import random
 import shutil
-import signal
 import socket
 import statistics
 import sys
@@ -157,14 +156,16 @@ def teardown_demo(demo: Demo) -> list[int]:
     """
     with contextlib.suppress(Exception):
         demo_down(demo.target, demo.settings)
-    killed = [proc.pid for proc in _inside(demo.root)]
-    for pid in killed:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGKILL)
+    killed: list[int] = []
     deadline = time.monotonic() + 5
-    while _inside(demo.root) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    shutil.rmtree(demo.root, ignore_errors=True)
+    while (procs := _inside(demo.root)) and time.monotonic() < deadline:
+        for proc in procs:  # again while new ones appear: a wedged supervisord restarts programs
+            with contextlib.suppress(psutil.Error):
+                proc.kill()  # psutil refuses a pid reused meanwhile
+            if proc.pid not in killed:
+                killed.append(proc.pid)
+        psutil.wait_procs(procs, timeout=1)
+    shutil.rmtree(demo.root, ignore_errors=True)  # the venv link is removed, not followed
     return killed
 
 
