@@ -17,6 +17,7 @@ from portbook.system import ProgramRun
 from .checks_base import Check, Context
 from .checks_pyfacts import PortHit, PyFacts, python_facts
 from .findings import Finding
+from .orphans import orphan_finding, orphaned_scripts
 from .scan import python_candidate
 
 __all__ = [
@@ -203,16 +204,23 @@ def check_code(ctx: Context) -> Iterator[Finding]:
             fixable=any(_rewritable(ctx, hit) == name for hit in got.ports),
         )
     known = set(system.services) | set(system.fallback_ports)
+    run_scripts = set(program_scripts(ctx).by_path)
+    orphans = orphaned_scripts(ctx, run_scripts)
     for path, got in facts.items():
         for line, called in got.get_port:
-            if called not in known:
-                yield Finding(
-                    "code.unknown-service",
-                    "error",
-                    ctx.place(path, line),
-                    f'get_port("{called}"): no such service in the manifest or DEFAULT_PORTS',
-                    f"add {called} with invoke service.add, or call get_port with a known name",
-                )
+            if called in known:
+                continue
+            if orphans.get(path) == called:
+                yield orphan_finding(ctx, path, line, called)
+                continue
+            unrun = "" if path in run_scripts else f"delete {ctx.place(path)} if nothing uses it, "
+            yield Finding(
+                "code.unknown-service",
+                "error",
+                ctx.place(path, line),
+                f'get_port("{called}"): no such service in the manifest or DEFAULT_PORTS',
+                f"{unrun}add {called} with invoke service.add, or call get_port with a known name",
+            )
 
 
 def check_imports(ctx: Context) -> Iterator[Finding]:
@@ -236,6 +244,8 @@ def check_imports(ctx: Context) -> Iterator[Finding]:
                     f"import it as {full} (seed: all imports use the '{package}.' prefix)",
                 )
         program = scripts.get(path)
+        if path in orphaned_scripts(ctx, set(scripts)):
+            continue  # kept by service.remove and run by nothing: code.orphaned-service says so
         run = ctx.runs.get(program) if program else None
         covered = run is not None and has_root_pythonpath(run, ctx.settings.root)
         for line, absolute in facts.sys_path:
@@ -258,5 +268,7 @@ def check_imports(ctx: Context) -> Iterator[Finding]:
 
 
 HARDCODED_PYTHON = Check(("hardcoded.python", "code.syntax"), False, check_hardcoded_python)
-CODE = Check(("code.no-get-port", "code.unknown-service"), False, check_code)
+CODE = Check(
+    ("code.no-get-port", "code.unknown-service", "code.orphaned-service"), False, check_code
+)
 IMPORTS = Check(("imports.no-backend-prefix", "imports.sys-path-hack"), False, check_imports)

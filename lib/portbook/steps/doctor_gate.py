@@ -44,13 +44,21 @@ def _concerns(finding: Finding, spec: ServiceSpec) -> bool:
 
 
 def _kept_on_purpose(run: Run, finding: Finding) -> bool:
-    """remove keeps NAME's code (unless --delete-code), so its get_port("NAME") is expected."""
+    """remove keeps NAME's script (unless --delete-code) and records it, so doctor's warning
+    that the kept script reads NAME's port is expected. Never an error: a remove that leaves
+    an error doctor did not have before fails."""
     procedure = run.journal.procedure if run.journal else ""
     return (
         procedure == "remove"
-        and finding.check == "code.unknown-service"
+        and not run.spec.delete_code
+        and finding.severity == "warning"
+        and finding.check == "code.orphaned-service"
         and _concerns(finding, run.spec)
     )
+
+
+def _counts(errors: int, warnings: int) -> str:
+    return f"{errors} error(s), {warnings} warning(s)"
 
 
 class DoctorBefore:
@@ -66,6 +74,7 @@ class DoctorBefore:
         """Run the static checks, keep them as the baseline, refuse on an error about NAME."""
         report = run_checks(run.target, run.settings, live=False)
         run.baseline = tuple(finding_key(f, run.spec) for f in report.findings)
+        run.notes["doctor_before"] = _counts(report.errors, report.warnings)
         for f in report.findings:
             if (
                 f.severity == "error"
@@ -74,8 +83,8 @@ class DoctorBefore:
             ):
                 raise Refused(f"doctor: {f.check} at {f.place}: {f.message} (fix first: {f.fix})")
         return Plan(
-            f"doctor's static checks before: {report.errors} error(s), "
-            f"{report.warnings} warning(s), none about {run.spec.name}"
+            f"doctor's static checks before: {run.notes['doctor_before']}, "
+            f"none about {run.spec.name}"
         )
 
     def apply(self, run: Run, plan: Plan, entry: JournalEntry) -> str:
@@ -103,20 +112,26 @@ class DoctorAfter:
         """Fail with the first new finding, if any."""
         report = run_checks(run.target, run.settings, live=False)
         room = Counter(run.baseline)
-        new = []
+        new: list[Finding] = []
+        expected: list[Finding] = []
         for f in report.findings:
             key = finding_key(f, run.spec)
             if room[key] > 0:
                 room[key] -= 1
-            elif not _kept_on_purpose(run, f):
-                new.append(f)
+            else:
+                (expected if _kept_on_purpose(run, f) else new).append(f)
+        new.sort(key=lambda f: f.severity != "error")  # an error first
         if new:
             f = new[0]
             raise StepFailed(
                 f"doctor: this change would introduce {f.check} at {f.place}: "
                 f"{f.message}" + (f" (and {len(new) - 1} more)" if len(new) > 1 else "")
             )
-        return f"no new finding ({report.errors} error(s), {report.warnings} warning(s))"
+        now = _counts(report.errors, report.warnings)
+        detail = f"no new finding: {now} (before: {run.notes.get('doctor_before', '?')})"
+        for f in expected:
+            detail += f"; kept on purpose: {f.check} (warning) at {f.place}"
+        return detail
 
     def undo(self, run: Run, entry: JournalEntry) -> None:
         """Nothing to undo."""

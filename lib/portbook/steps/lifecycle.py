@@ -9,6 +9,7 @@ from __future__ import annotations
 import posixpath
 
 from ..errors import Refused
+from ..kept import kept_path, with_kept
 from ..model import FileChange, Plan
 from ..registry import code, fallback, manifest
 from ..registry.supervisor_conf import SupervisorConf, validate
@@ -295,14 +296,33 @@ class DeleteCode(_FileStep):
     name = "delete-code"
 
     def check(self, run: Run) -> Plan:
-        """Plan the deletion when asked; otherwise keep the code."""
+        """Plan the deletion when asked; otherwise keep the code and record that it was kept."""
         if not run.spec.delete_code:
-            return Plan("service code kept", skip_reason="--delete-code not given")
+            return _keep_code(run)
         path = service_script(run, run.spec.name)
         data = run.target.read_optional(path) if path else None
         if path is None or data is None:
             return Plan("no script to delete", skip_reason="no .py script found")
         return Plan(f"delete {run.settings.rel(path)}", (FileChange(path, data, None),))
+
+
+def _keep_code(run: Run) -> Plan:
+    """Keep NAME's script, recorded in ``.portbook/kept-code.json`` so doctor reports its
+    ``get_port(NAME)`` as a kept script (a warning), not as an unknown service (an error)."""
+    name = run.spec.name
+    path = service_script(run, name) if name in run.system.programs() else None
+    if path is None:
+        return Plan("service code kept", skip_reason="--delete-code not given")
+    record = kept_path(run.settings)
+    before = run.target.read_optional(record)
+    after = with_kept(before, run.settings.rel(path), name)
+    summary = (
+        f"keep {run.settings.rel(path)} (--delete-code not given); "
+        f"recorded in {run.settings.rel(record)} for doctor"
+    )
+    if after == before:
+        return Plan(summary, skip_reason="already recorded")
+    return Plan(summary, (FileChange(record, before, after),))
 
 
 def service_script(run: Run, name: str) -> str | None:
