@@ -10,6 +10,7 @@ refusal found while applying), an incomplete one keeps it (exit 3).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 
@@ -51,17 +52,19 @@ def run_steps(
         try:
             _write_files(run, plan)
             detail = step.apply(run, plan, entry)
-        except BaseException as exc:
+            run.journal.mark(entry, "applied")
+            outcome.changed_files.extend(
+                f.path for f in plan.files if f.path not in outcome.changed_files
+            )
+            status: StepStatus = "changed" if plan.files or plan.programs else "ok"
             seconds = time.monotonic() - started
-            _emit(outcome, on_step, StepResult(step.name, "failed", seconds, _message(exc)))
+            _emit(outcome, on_step, StepResult(step.name, status, seconds, detail))
+        except BaseException as exc:
+            # Whatever raised (the step, the journal, or the listener printing its
+            # line), what this step applied is undone with the rest.
+            _emit_failure(outcome, on_step, step.name, time.monotonic() - started, exc)
             _unwind(run, steps, outcome, on_step, exc)
             raise
-        run.journal.mark(entry, "applied")
-        outcome.changed_files.extend(
-            f.path for f in plan.files if f.path not in outcome.changed_files
-        )
-        status: StepStatus = "changed" if plan.files or plan.programs else "ok"
-        _emit(outcome, on_step, StepResult(step.name, status, time.monotonic() - started, detail))
     if keep_journal:
         run.journal.complete()
     else:
@@ -146,6 +149,19 @@ def _write_files(run: Run, plan: Plan) -> None:
         else:
             mode = change.mode if change.before is None else None
             run.target.write_atomic(change.path, change.after, mode=mode)
+
+
+def _emit_failure(
+    outcome: Outcome, on_step: Listener, name: str, seconds: float, exc: BaseException
+) -> None:
+    """Record ``name`` as failed (replacing its result if already emitted); never raises."""
+    result = StepResult(name, "failed", seconds, _message(exc))
+    if outcome.steps and outcome.steps[-1].name == name:
+        outcome.steps[-1] = result
+    else:
+        outcome.steps.append(result)
+    with contextlib.suppress(Exception):
+        on_step(result)
 
 
 def _emit(outcome: Outcome, on_step: Listener, result: StepResult) -> None:

@@ -311,3 +311,21 @@ def test_journal_entry_records_state_applied_before_the_next_step_runs(
 
     _go(_run(fake, settings), [Scripted("one", A, b"1"), Peek("two", B, b"2")])
     assert states == [["one:applied", "two:begun"]]
+
+
+def test_a_listener_that_raises_after_a_step_applied_still_unwinds_everything(
+    fake: FakeTarget, settings: Settings
+) -> None:
+    before = fake.snapshot()
+    steps = [Scripted("one", A, b"1"), Scripted("two", B, b"2")]
+    outcome = Outcome("add", fake.host)
+
+    def printer(result: StepResult) -> None:
+        if result.name == "two" and result.status == "changed":
+            raise BrokenPipeError("stdout closed")
+
+    with pytest.raises(BrokenPipeError):
+        run_steps(_run(fake, settings), steps, outcome, printer)
+    assert fake.snapshot() == before
+    assert JOURNAL not in fake.files
+    assert [(s.name, s.status) for s in outcome.steps] == [("one", "undone"), ("two", "failed")]
