@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 from invoke import Context, Exit
-from portbook.demo import demo_down, demo_up, install_demo
+from portbook.demo import (
+    DemoStartFailed,
+    check_interpreter,
+    demo_down,
+    demo_running,
+    demo_up,
+    is_demo_copy,
+    prepare_demo,
+)
 from portbook.errors import PortbookError
 from portbook.simfleet import demo_fleet_down, demo_fleet_up, fleet_table
 from portbook.simhosts import skip_reason
@@ -19,23 +28,42 @@ from ._flags import task
 @task(
     help={
         "root": "Where to put the working copy (default: portbook.root).",
-        "fresh": "Delete an existing working copy first.",
+        "fresh": "Delete an existing working copy first (never a folder that is not one).",
+        "keep-failed": "Leave supervisord running when a service fails to start.",
     }
 )
-def up(c: Context, root: str | None = None, fresh: bool = False) -> None:
-    """Copy the demo system to its working folder, start supervisord, wait for every service."""
+def up(c: Context, root: str | None = None, fresh: bool = False, keep_failed: bool = False) -> None:
+    """Copy the demo system to its working folder, start supervisord, wait for every service.
+
+    An existing working copy is never overwritten without --fresh; a running demo is
+    reported as running.
+    """
     try:
         target, settings = open_local(c, root)
-        if fresh:
+        if fresh and is_demo_copy(Path(settings.root)):
             demo_down_quiet(c, settings.root)
-            shutil.rmtree(settings.root, ignore_errors=True)
-        install_demo(settings.root)
+        for note in prepare_demo(settings.root, fresh):
+            print(note)
+        check_interpreter(Path(settings.root))
         target, settings = open_local(c, settings.root)
-        for line in demo_up(target, settings):
+        if demo_running(target, settings):
+            print(f"the demo is already running at {settings.root}")
+        for line in demo_up(target, settings, keep_failed=keep_failed):
             print(line)
+    except DemoStartFailed as exc:
+        show_log_tail(exc)
+        raise Exit(str(exc), code=exc.code) from None
     except PortbookError as exc:
         raise Exit(str(exc), code=exc.code) from None
     print(f"demo up at {settings.root}")
+
+
+def show_log_tail(exc: DemoStartFailed) -> None:
+    """Print the failed program's log path and last lines (on stderr, before the error)."""
+    if exc.log_path:
+        print(f"last lines of {exc.log_path}:", file=sys.stderr)
+        for line in exc.log_tail or ["(empty)"]:
+            print(f"  {line}", file=sys.stderr)
 
 
 @task(help={"root": "The demo's working folder (default: portbook.root)."})
