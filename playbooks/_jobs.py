@@ -182,6 +182,6 @@ def report_job(
 
 
 def status_report(target: Target, settings: Settings) -> tuple[int, str, str]:
-    """supervisor.status as (code, table, json)."""
-    report = read_status(target, read_system(target, settings))
+    """supervisor.status as (code, table, json); an unfinished run's journal is a problem."""
+    report = read_status(target, read_system(target, settings), pending=True)
     return report.code, status_table(report), status_json(report)

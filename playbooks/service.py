@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json as jsonlib
 from typing import Any
 
 from invoke import Context
-from portbook.config import Settings
 from portbook.errors import InvalidInput, PortbookError
 from portbook.execute import release_journal
 from portbook.lifecycle import (
@@ -18,13 +16,11 @@ from portbook.lifecycle import (
     remove_service,
     rename_service,
 )
-from portbook.listing import list_services, rows_table
+from portbook.listing import list_report
 from portbook.procedures import ADD, PROCEDURES
 from portbook.report import plan_json, plan_text
 from portbook.service import AddRequest, add_service, plan_add
 from portbook.service import rollback as rollback_run
-from portbook.system import read_system
-from portbook.target import Target
 
 from ._common import ROOT_HELP, finish, open_local, printer, refuse
 from ._flags import task
@@ -263,7 +259,7 @@ def list(
 ) -> None:
     """List every service: category, manifest and fallback ports, supervisor state, ownership."""
     fleet = Fleet.reading(hosts, inventory, accept_new_keys)
-    run_report(c, fleet, root, json, "list", _list_report)
+    run_report(c, fleet, root, json, "list", list_report)
 
 
 @task(
@@ -301,12 +297,6 @@ def rollback(
         finish(release_journal(target, settings, wait=wait), json)
         return
     finish(rollback_run(target, settings, wait=wait, on_step=printer(json)), json)
-
-
-def _list_report(target: Target, settings: Settings) -> tuple[int, str, str]:
-    rows = list_services(target, read_system(target, settings))
-    doc = jsonlib.dumps({"ok": True, "services": [r.as_dict() for r in rows]})
-    return 0, rows_table(rows), doc
 
 
 def _port(value: str | None) -> int | None:

@@ -1,15 +1,23 @@
-"""``service.list``: every service in the four places, with disagreements shown, not hidden."""
+"""``service.list``: every service in the four places, with disagreements shown, not hidden.
+
+The live half of each row (state, pid, ownership, who holds the port, what should
+run) is :func:`portbook.status.read_status`'s, so ``service.list`` names every problem
+``supervisor.status`` would, in the same words, and exits 1 on the same systems; the
+list adds what only it looks at: the four places disagreeing, and names that are in
+DEFAULT_PORTS alone.
+"""
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 
-from .probes import owns_port
-from .supervisor import ProgramState, Supervisor
-from .system import System
+from .config import Settings
+from .status import ProgramStatus, StatusReport, read_status
+from .system import System, read_system
 from .target import Target
 
-__all__ = ["ServiceRow", "list_services", "rows_table"]
+__all__ = ["ServiceRow", "list_report", "list_services", "rows_table"]
 
 
 @dataclass(frozen=True)
@@ -31,19 +39,20 @@ class ServiceRow:
         return {**asdict(self), "problems": list(self.problems)}
 
 
-def list_services(target: Target, system: System) -> list[ServiceRow]:
-    """One row per name found in the manifest, DEFAULT_PORTS or supervisor's programs."""
-    supervisor = Supervisor(target, system)
-    states = supervisor.states() if supervisor.is_up() else {}
-    listeners = target.listeners()
+def list_services(
+    target: Target, system: System, status: StatusReport | None = None
+) -> list[ServiceRow]:
+    """One row per name in the manifest, DEFAULT_PORTS, supervisor's config or supervisord.
+
+    ``status`` is read when not given (``supervisor.status``'s rows, without pending runs).
+    """
+    status = status or read_status(target, system)
+    live = {p.name: p for p in status.programs}
     programs = system.programs()
-    names = sorted({*system.services, *system.fallback_ports, *programs})
     rows = []
-    for name in names:
+    for name in sorted({*system.services, *system.fallback_ports, *programs, *live}):
         entry = system.services.get(name)
-        state = states.get(name)
-        port = entry.port if entry else system.fallback_ports.get(name)
-        owns = bool(state and state.pid and port and owns_port(target, state.pid, port, listeners))
+        row = live.get(name)
         rows.append(
             ServiceRow(
                 name=name,
@@ -51,37 +60,52 @@ def list_services(target: Target, system: System) -> list[ServiceRow]:
                 manifest_port=entry.port if entry else None,
                 fallback_port=system.fallback_ports.get(name),
                 in_conf=name in programs,
-                state=state.state if state else ("DOWN" if not states else "ABSENT"),
-                pid=state.pid if state else 0,
-                owns_port=owns,
-                problems=_problems(name, entry is not None, system, name in programs, state, owns),
+                state=row.state if row else ("DOWN" if not status.up else "ABSENT"),
+                pid=row.pid if row else 0,
+                owns_port=row.owns_port if row else False,
+                problems=(*_place_problems(name, system), *_live_problems(row)),
             )
         )
     return rows
 
 
-def _problems(
-    name: str,
-    in_manifest: bool,
-    system: System,
-    in_conf: bool,
-    state: ProgramState | None,
-    owns: bool,
-) -> tuple[str, ...]:
+def list_report(target: Target, settings: Settings) -> tuple[int, str, str]:
+    """``service.list`` as (exit code, table, JSON): exit 1 when any row has a problem, when
+    supervisord is down, or when an unfinished run is pending (what status fails on too)."""
+    system = read_system(target, settings)
+    status = read_status(target, system, pending=True)
+    rows = list_services(target, system, status)
+    notes = [n for n in (None if status.up else "supervisord is not running", status.pending) if n]
+    ok = not notes and not any(r.problems for r in rows)
+    doc = {
+        "ok": ok,
+        "services": [r.as_dict() for r in rows],
+        "supervisord": {"up": status.up, "pid": status.supervisord_pid},
+        "pending": status.pending,
+        "exit_code": 0 if ok else 1,
+    }
+    text = rows_table(rows) + "".join(f"\n{n}" for n in notes)
+    return (0 if ok else 1), text, json.dumps(doc)
+
+
+def _place_problems(name: str, system: System) -> tuple[str, ...]:
     found = []
     fallback = system.fallback_ports.get(name)
-    if not in_manifest:
+    entry = system.services.get(name)
+    if entry is None:
         found.append("not in manifest")
     elif fallback is None:
         found.append("not in DEFAULT_PORTS")
-    elif fallback != system.services[name].port:
-        found.append(f"DEFAULT_PORTS says {fallback}, manifest says {system.services[name].port}")
-    if not in_conf:
+    elif fallback != entry.port:
+        found.append(f"DEFAULT_PORTS says {fallback}, manifest says {entry.port}")
+    if name not in system.programs():
         found.append("no [program] section")
-    port = system.services[name].port if in_manifest else fallback
-    if port is not None and state is not None and state.running and not owns:
-        found.append("pid does not listen on its port")
     return tuple(found)
+
+
+def _live_problems(row: ProgramStatus | None) -> tuple[str, ...]:
+    """What ``supervisor.status`` says is wrong with the row (nothing when it is ok)."""
+    return (row.problem(),) if row is not None and not row.ok else ()
 
 
 def rows_table(rows: list[ServiceRow]) -> str:

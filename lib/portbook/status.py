@@ -4,23 +4,35 @@ Reads only. A program "should run" when it is a manifest service or its
 ``autostart`` is not false; the system is healthy (exit 0) only when
 supervisord answers and every program that should run is RUNNING with its pid
 (or a descendant) listening on its port (the manifest's, else DEFAULT_PORTS').
-When another process holds a program's port, the row names it.
+When another process holds a program's port, the row names it. With ``pending``, a
+journal an unfinished (or kept) run left is a problem too: ``service.rollback`` must
+decide it before the next procedure can run.
 """
 
 from __future__ import annotations
 
 import json
+import posixpath
 import time
 from dataclasses import asdict, dataclass
 
-from .errors import TargetError
+from .config import Settings
+from .errors import PortbookError, TargetError
+from .journal import Journal
 from .probes import owns_port
 from .strays import describe
 from .supervisor import Supervisor
 from .system import ConfFile, System
 from .target import Listener, Target
 
-__all__ = ["ProgramStatus", "StatusReport", "read_status", "status_json", "status_table"]
+__all__ = [
+    "ProgramStatus",
+    "StatusReport",
+    "pending_run",
+    "read_status",
+    "status_json",
+    "status_table",
+]
 
 _TERMINAL = ("FATAL",)
 _NO = ("false", "0", "no", "off")
@@ -64,11 +76,12 @@ class StatusReport:
     up: bool
     supervisord_pid: int | None
     programs: tuple[ProgramStatus, ...]
+    pending: str | None = None
 
     @property
     def ok(self) -> bool:
-        """Everything that should run runs and owns its port."""
-        return self.up and all(p.ok for p in self.programs)
+        """Everything that should run runs and owns its port, and no run is left pending."""
+        return self.up and all(p.ok for p in self.programs) and not self.pending
 
     @property
     def code(self) -> int:
@@ -81,13 +94,15 @@ class StatusReport:
 
     def summary(self) -> str:
         """One line: healthy, or what is wrong."""
+        problems = [f"{p.name}: {p.problem()}" for p in self.failing()]
         if not self.up:
-            return "supervisord is not running"
-        bad = self.failing()
+            problems = ["supervisord is not running"]
+        if self.pending:
+            problems.append(self.pending)
+        if problems:
+            return "; ".join(problems)
         running = len([p for p in self.programs if p.should_run])
-        if not bad:
-            return f"supervisord pid {self.supervisord_pid}: all {running} running, owning ports"
-        return "; ".join(f"{p.name}: {p.problem()}" for p in bad)
+        return f"supervisord pid {self.supervisord_pid}: all {running} running, owning ports"
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready form (``ok`` per program included)."""
@@ -95,12 +110,14 @@ class StatusReport:
             "ok": self.ok,
             "supervisord": {"up": self.up, "pid": self.supervisord_pid},
             "programs": [{**asdict(p), "ok": p.ok} for p in self.programs],
+            "pending": self.pending,
             "exit_code": self.code,
         }
 
 
-def read_status(target: Target, system: System) -> StatusReport:
-    """The status of every program in the config, the manifest or the running supervisord."""
+def read_status(target: Target, system: System, *, pending: bool = False) -> StatusReport:
+    """The status of every program in the config, the manifest or the running supervisord;
+    with ``pending``, also what an unfinished run's journal left (:func:`pending_run`)."""
     supervisor = Supervisor(target, system)
     try:
         infos = {i["name"]: i for i in supervisor.call("supervisor.getAllProcessInfo")}
@@ -121,10 +138,36 @@ def read_status(target: Target, system: System) -> StatusReport:
         if port and not owns:
             listeners = target.listeners() if listeners is None else listeners
             holder = _holder(target, port, listeners)
-        uptime = int(info["now"]) - int(info["start"]) if info and state == "RUNNING" else None
+        running = info is not None and state == "RUNNING" and "now" in info and "start" in info
+        uptime = int(info["now"]) - int(info["start"]) if info and running else None
         should = name in system.services or _autostart(programs.get(name))
         rows.append(ProgramStatus(name, state, ppid, uptime, port, owns, should, holder))
-    return StatusReport(pid is not None, pid, tuple(rows))
+    left = pending_run(target, system.settings) if pending else None
+    return StatusReport(pid is not None, pid, tuple(rows), left)
+
+
+def pending_run(target: Target, settings: Settings) -> str | None:
+    """What the journal of a run that is not going on any more asks the operator to decide."""
+    try:
+        journal = Journal.load(target, settings)
+    except PortbookError as exc:
+        return f"{exc}: undo it with invoke service.rollback once inspected"
+    if journal is None:
+        return None
+    label = target.read_optional(posixpath.join(settings.journal_dir, "lock")) or b""
+    words = label.split()
+    holder = int(words[0]) if words and words[0].isdigit() else None
+    if not journal.completed and holder and target.process(holder):
+        return None  # a run holds the lock: the journal is its own, still going
+    name = journal.spec.get("name")
+    what = f"{journal.procedure} of {name}" if name else journal.procedure
+    where = settings.rel(journal.path)
+    if journal.completed:
+        return (
+            f"a completed {what} kept for --fleet-rollback left {where}: "
+            "invoke service.rollback undoes it, --keep-changes accepts it"
+        )
+    return f"an unfinished {what} (pid {journal.pid}) left {where}: run invoke service.rollback"
 
 
 def wait_healthy(target: Target, system: System, timeout: float) -> StatusReport:

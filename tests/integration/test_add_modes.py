@@ -150,12 +150,12 @@ def test_secrets_in_environment_are_masked_in_check_output(demo: DemoSystem) -> 
     assert "s3cret-pw" not in result.stdout and "pw2" not in result.stdout
 
 
-def test_service_list_shows_disagreements(demo: DemoSystem) -> None:
+def test_service_list_shows_disagreements_and_exits_1(demo: DemoSystem) -> None:
     fallback = Path(demo.root, "backend/core/port_config.py")
     port = demo.port("db_poller")
     fallback.write_text(fallback.read_text().replace(f'"db_poller": {port}', '"db_poller": 8999'))
     result = demo.cli("service.list", "--json")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr
     rows = {r["name"]: r for r in _json(result)["services"]}  # type: ignore[attr-defined]
     assert rows["db_poller"]["problems"] == [f"DEFAULT_PORTS says 8999, manifest says {port}"]
     assert rows["main_app"]["problems"] == [] and rows["main_app"]["owns_port"] is True

@@ -60,13 +60,16 @@ def test_running_pid_not_listening_on_its_port_is_a_problem(
     target.listen(8009, 500)
     row = _rows(target, system)["main_app"]
     assert not row.owns_port
-    assert row.problems == ("pid does not listen on its port",)
+    assert row.problems == ("pid 500 does not listen on 8001",)  # status's words
 
 
 def test_places_that_disagree_are_each_named(target: FakeTarget, system: System) -> None:
     _running(target)
     rows = _rows(target, system)
-    assert rows["kalshi_market_watchdog"].problems == ("no [program] section",)
+    assert rows["kalshi_market_watchdog"].problems == (
+        "no [program] section",
+        "ABSENT, should be RUNNING",
+    )
     assert rows["kalshi_market_watchdog"].state == "ABSENT"
     assert rows["legacy_proxy"].category == "-"
     assert rows["old_poller"].problems == ("not in manifest", "no [program] section")
@@ -102,14 +105,16 @@ def test_manifest_service_missing_from_default_ports_is_a_problem() -> None:
     path = f"{ROOT}/{FALLBACK}"
     target.put(path, (target.text(path) or "").replace('    "main_app": 8001,\n', ""))
     rows = _rows(target, read_system(target, settings_for()))
-    assert rows["main_app"].problems == ("not in DEFAULT_PORTS",)
+    assert rows["main_app"].problems == ("not in DEFAULT_PORTS", "DOWN, should be RUNNING")
 
 
-def test_supervisord_down_shows_every_state_as_down(target: FakeTarget, system: System) -> None:
+def test_supervisord_down_shows_every_state_as_down_and_as_a_problem(
+    target: FakeTarget, system: System
+) -> None:
     rows = _rows(target, system)
     assert {r.state for r in rows.values()} == {"DOWN"}
     assert {r.pid for r in rows.values()} == {0}
-    assert rows["main_app"].problems == ()
+    assert rows["main_app"].problems == ("DOWN, should be RUNNING",)
 
 
 def test_rows_table_prints_a_header_and_ok_or_the_problems(
