@@ -6,7 +6,7 @@ Shared by every service procedure so each only says how to build its ``Run``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 from .config import Settings
 from .errors import PortbookError, Refused
@@ -18,6 +18,7 @@ from .runner import plan_all, run_steps, undo_journal
 from .steps import Run, Step
 from .system import read_system
 from .target import Target
+from .undoing import NOTHING, undo_facts
 
 __all__ = ["OnStep", "Prepare", "execute", "plan", "release_journal", "rollback"]
 
@@ -77,12 +78,17 @@ def rollback(
             return
         spec = ServiceSpec(**journal.spec)
         run = Run(target, settings, read_system(target, settings), spec, journal=journal)
+        facts, files = undo_facts(target, settings, journal)
 
         def record(result: StepResult) -> None:
+            if result.status == "undone":
+                detail = "; ".join(facts.get(result.name, [])) or NOTHING
+                result = replace(result, detail=detail)
             outcome.steps.append(result)
             on_step(result)
 
         left = undo_journal(run, PROCEDURES[journal.procedure], record)
+        outcome.changed_files = files
         if left:
             outcome.error = f"rollback incomplete, {journal.path} kept: " + "; ".join(left)
             outcome.code = 3

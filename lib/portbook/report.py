@@ -27,9 +27,15 @@ def step_line(result: StepResult) -> str:
     return f"  {result.status:<8} {result.name:<16} {result.seconds:6.2f}s  {detail}"
 
 
+READ_ONLY = frozenset({"list", "status", "doctor", "consumers"})
+"""Tasks that never change anything: a refusal of theirs says so without "nothing changed"."""
+
+
 def summary_line(outcome: Outcome) -> str:
     """The closing line: done, or the one-line error with its exit code."""
     total = sum(s.seconds for s in outcome.steps)
+    if outcome.ok and outcome.procedure.startswith(("rollback", "release")):
+        return mask_secrets(_undo_summary(outcome, total))
     if outcome.ok:
         return mask_secrets(
             f"{outcome.procedure} on {outcome.host}: done in {total:.2f}s; "
@@ -37,7 +43,7 @@ def summary_line(outcome: Outcome) -> str:
             + (f"; {outcome.detail}" if outcome.detail else "")
         )
     error = mask_secrets(outcome.error or "")
-    verdict = f"{_verdict(outcome.code)} (exit {outcome.code})"
+    verdict = f"{_verdict(outcome.code, outcome.procedure)} (exit {outcome.code})"
     return f"{outcome.procedure} on {outcome.host}: {verdict}: {error}"
 
 
@@ -138,7 +144,22 @@ def unified_diff(path: str, before: bytes | None, after: bytes | None, root: str
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines).rstrip("\n")
 
 
-def _verdict(code: int) -> str:
+def _undo_summary(outcome: Outcome, total: float) -> str:
+    """What a rollback put back (files, groups, processes), or that there was nothing."""
+    where = f"{outcome.procedure} on {outcome.host}"
+    undone = [
+        s.detail for s in outcome.steps if s.status == "undone" and s.detail != "nothing to undo"
+    ]
+    if undone:
+        return f"{where}: undone in {total:.2f}s: {'; '.join(undone)}"
+    if any(s.status == "undone" for s in outcome.steps):
+        return f"{where}: undone in {total:.2f}s: nothing had changed yet; journal cleared"
+    return f"{where}: " + ("; ".join(s.detail for s in outcome.steps) or "nothing to do")
+
+
+def _verdict(code: int, procedure: str) -> str:
+    if procedure in READ_ONLY:  # it changes nothing, so it has nothing to say about changes
+        return "refused" if code == 2 else "failed"
     return {1: "failed, rolled back", 2: "refused, nothing changed", 3: "ROLLBACK INCOMPLETE"}.get(
         code, "failed"
     )
