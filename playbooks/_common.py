@@ -8,22 +8,24 @@ from dataclasses import replace
 from typing import Any
 
 from invoke import Context, Exit
-from portbook.config import Settings, load_settings, resolve_root
+from portbook.config import Settings
 from portbook.errors import PortbookError
 from portbook.model import Outcome, StepResult
 from portbook.report import outcome_json, step_line, summary_line
+from portbook.system import root_settings
 from portbook.target import LocalTarget, Target
 
 ROOT_HELP = "The managed system's root folder (default: portbook.root, else the current folder)."
 
 
-def open_local(c: Context, root: str | None) -> tuple[Target, Settings]:
-    """The local target and the settings for ``root`` (flag, config, or cwd)."""
-    config = dict(c.config.get("portbook", {}))
+def open_local(c: Context, root: str | None, *, system: bool = True) -> tuple[Target, Settings]:
+    """The local target and the settings for ``root`` (flag, config, or cwd).
+
+    Refuses (exit 2) when that folder is not a system's root, unless ``system`` is False
+    (``demo.up`` opens the folder it is about to fill).
+    """
     target = LocalTarget()
-    where = resolve_root(config, root)
-    raw = target.read_optional(f"{where}/portbook.yaml")
-    settings = load_settings(config, where, raw.decode() if raw else None)
+    settings = root_settings(target, dict(c.config.get("portbook", {})), root, system=system)
     if settings.supervisord == "supervisord" and shutil.which("supervisord") is None:
         # supervisor installed for this interpreter but its script is not on PATH
         settings = replace(settings, supervisord=f"{sys.executable} -m supervisor.supervisord")

@@ -39,7 +39,7 @@ def up(c: Context, root: str | None = None, fresh: bool = False, keep_failed: bo
     reported as running.
     """
     try:
-        target, settings = open_local(c, root)
+        target, settings = open_local(c, root, system=False)
         if fresh and is_demo_copy(Path(settings.root)):
             demo_down_quiet(c, settings.root)
         for note in prepare_demo(settings.root, fresh):
@@ -80,7 +80,7 @@ def down(c: Context, root: str | None = None) -> None:
 def demo_down_quiet(c: Context, root: str) -> None:
     """Stop a demo at ``root`` if one runs there; ignore a missing or broken one."""
     try:
-        target, settings = open_local(c, root)
+        target, settings = open_local(c, root, system=False)
         demo_down(target, settings)
     except PortbookError:
         pass

@@ -68,7 +68,7 @@ def doctor(
             return
         report = run_checks(target, settings, names)
     except PortbookError as exc:
-        refuse(exc, json, "doctor")
+        refuse(exc, json, "doctor-fix" if fix else "doctor")
         return
     print(report_json(report, target.host, settings.root) if json else report_text(report))
     if report.code:

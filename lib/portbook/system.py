@@ -4,15 +4,30 @@ from __future__ import annotations
 
 import posixpath
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from .config import Settings
-from .errors import ParseError
+from .config import Settings, load_settings, resolve_root
+from .errors import ParseError, Refused, TargetError
 from .registry import fallback, manifest
 from .registry.supervisor_conf import SupervisorConf
 from .target import Target
 
-__all__ = ["ConfFile", "ProgramRun", "System", "expand", "read_system", "section"]
+__all__ = [
+    "ConfFile",
+    "ProgramRun",
+    "System",
+    "expand",
+    "read_system",
+    "require_root",
+    "root_settings",
+    "section",
+]
+
+ROOT_HINT = (
+    "run portbook from the system's root, pass --root DIR, or set portbook.root in invoke.yaml"
+)
 
 
 @dataclass(frozen=True)
@@ -145,6 +160,46 @@ def read_system(target: Target, settings: Settings) -> System:
         fallback_text=fallback_text,
         fallback_ports=fallback.read_ports(fallback_text, fallback_path),
         confs=confs,
+    )
+
+
+def root_settings(
+    target: Target, config: Mapping[str, Any], root: str | None, *, system: bool = True
+) -> Settings:
+    """The settings for the root the operator chose: ``root`` (the flag), else ``portbook.root``
+    from invoke config, else the current folder; its ``portbook.yaml`` applied. With
+    ``system``, refuses (exit 2) when that folder is not a managed system's root
+    (:func:`require_root`)."""
+    where = resolve_root(config, root)
+    origin = "--root" if root else "portbook.root" if config.get("root") else "the current folder"
+    try:
+        raw = target.read_optional(posixpath.join(where, "portbook.yaml"))
+    except TargetError as exc:  # e.g. the "root" is a file
+        raise Refused(f"{where} ({origin}) is not a folder: {exc}; {ROOT_HINT}") from exc
+    settings = load_settings(config, where, raw.decode() if raw else None)
+    if system:
+        require_root(target, settings, origin)
+    return settings
+
+
+def require_root(target: Target, settings: Settings, origin: str = "") -> None:
+    """Refuse (exit 2) unless ``settings.root`` is a managed system's root.
+
+    A root holds the manifest, the fallback module or supervisord.conf; a folder with
+    none of them (or no folder at all) is the wrong folder, not a broken system, so the
+    refusal says what it lacks and how to point portbook at the right one. A root
+    missing only some of them is a broken system: that is reported where it is read.
+    ``origin`` says where the root came from (``--root``, ``portbook.root``, the cwd).
+    """
+    places = (settings.manifest, settings.fallback, settings.supervisor_conf)
+    if any(target.file_mode(settings.path(p)) is not None for p in places):
+        return
+    where = settings.root + (f" ({origin})" if origin else "")
+    if target.file_mode(settings.root) is None:
+        raise Refused(f"{where} does not exist: {ROOT_HINT}")
+    raise Refused(
+        f"{where} is not a system root: it has no {places[0]}, {places[1]} or {places[2]}; "
+        + ROOT_HINT
     )
 
 
