@@ -1,4 +1,5 @@
-"""A run killed mid-way is undone by service.rollback; concurrent runs never interleave."""
+"""A run killed while its smoke process listens is undone by service.rollback; concurrent runs
+never interleave. (Kills after every step of every procedure: test_crash_lifecycle.py.)"""
 
 from __future__ import annotations
 
@@ -11,35 +12,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from portbook.journal import JournalEntry
-from portbook.model import Plan
 from portbook.procedures import ADD
 from portbook.registry import fallback, manifest
 from portbook.service import AddRequest, add_service
-from portbook.steps import Run, SmokeTest, Step
+from portbook.steps import Run, SmokeTest
 
-from .conftest import DemoSystem, cli_env
+from . import oracle
+from .conftest import DemoSystem, cli_env, wait_dead
 
 pytestmark = pytest.mark.integration
-
-
-class KillAfter:
-    """Wraps a step so that the whole process is SIGKILLed right after it."""
-
-    def __init__(self, step: Step) -> None:
-        self.step = step
-        self.name = step.name
-
-    def check(self, run: Run) -> Plan:
-        return self.step.check(run)
-
-    def apply(self, run: Run, plan: Plan, entry: JournalEntry) -> str:
-        detail = self.step.apply(run, plan, entry)
-        os.kill(os.getpid(), signal.SIGKILL)
-        return detail
-
-    def undo(self, run: Run, entry: JournalEntry) -> None:
-        self.step.undo(run, entry)
 
 
 class DieWhileSmokeRuns(SmokeTest):
@@ -65,36 +46,12 @@ def test_rollback_kills_the_orphaned_smoke_process_and_frees_the_port(demo: Demo
     assert child.exitcode == -signal.SIGKILL
     port = demo.base + 100
     assert any(lst.port == port for lst in demo.target.listeners())
+    (orphan,) = oracle.holders(port)
     result = demo.cli("service.rollback", "--json")
     assert result.returncode == 0, result.stdout + result.stderr
     assert demo.files() == files and demo.states() == states
     assert not any(lst.port == port for lst in demo.target.listeners())
-
-
-def _add_then_die(demo: DemoSystem, k: int) -> None:
-    steps = list(ADD)
-    steps[k] = KillAfter(steps[k])
-    add_service(demo.target, demo.settings, AddRequest("risk_monitor"), steps=steps)
-
-
-@pytest.mark.parametrize("k", [3, 4, 5], ids=["after-conf", "after-smoke", "after-apply"])
-def test_run_killed_after_a_step_is_undone_by_rollback(demo: DemoSystem, k: int) -> None:
-    files, states = demo.files(), demo.states()
-    child = multiprocessing.get_context("fork").Process(target=_add_then_die, args=(demo, k))
-    child.start()
-    child.join(60)
-    assert child.exitcode == -signal.SIGKILL
-    assert Path(demo.root, ".portbook/journal.json").exists()
-    assert demo.files() != files
-    refused = demo.cli("service.add", "--name", "other_service", "--json")
-    assert refused.returncode == 2 and "service.rollback" in json.loads(refused.stdout)["error"]
-    result = demo.cli("service.rollback", "--json")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert demo.files() == files
-    assert demo.states() == states
-    assert not Path(demo.root, ".portbook/journal.json").exists()
-    port = demo.base + 100
-    assert not any(lst.port == port for lst in demo.target.listeners())
+    assert wait_dead(orphan) and oracle.is_free(port)
 
 
 def _two_adds_at_once(demo: DemoSystem, *extra: str) -> list[subprocess.Popen[str]]:
