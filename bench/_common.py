@@ -32,6 +32,8 @@ __all__ = [
     "DEMO_SERVICES",
     "DOCS",
     "DOCS_HEADER",
+    "PORT_HIGH",
+    "PORT_LOW",
     "REPO",
     "Demo",
     "cli_env",
@@ -47,7 +49,9 @@ __all__ = [
 DOCS = REPO / "docs" / "benchmarks.md"
 DEMO_SERVICES = ("main_app", "trade_manager", "trade_executor", "btc_price_watchdog", "db_poller")
 BLOCK = 300  # ports reserved per demo copy: services at base+0.., new ones in base+100..199
-PORT_LOW, PORT_HIGH = 30000, 40000
+# Below Linux's ephemeral ports (32768+: a client socket there can block a listener) and
+# apart from the integration tests' 20000-29999.
+PORT_LOW, PORT_HIGH = 11000, 20000
 DOCS_HEADER = (
     "# portbook benchmarks\n\n"
     "Every figure below is written by a script in `bench/` from a run of the code at the\n"
@@ -98,7 +102,7 @@ def port_free(port: int) -> bool:
 
 
 def free_base(used: set[int] | None = None, low: int = PORT_LOW, high: int = PORT_HIGH) -> int:
-    """A base in ``low``-``high`` (default 30000-40000) whose block of 300 ports is free now."""
+    """A base in ``low``-``high`` (default 11000-20000) whose block of 300 ports is free now."""
     used = used if used is not None else set()
     bases = list(range(low, high - BLOCK + 1, BLOCK))
     random.shuffle(bases)
@@ -126,7 +130,7 @@ def make_demo(
 ) -> Demo:
     """Install a demo copy (mkdtemp prefix ``pb-``) with ranges in its block, and start it.
 
-    The block of ports is taken from ``low``-``high`` (default 30000-40000), or is ``base``'s
+    The block of ports is taken from ``low``-``high`` (default 11000-20000), or is ``base``'s
     when given (for copies run one after another on the same ports).
     """
     base = free_base(used, low, high) if base is None else base

@@ -136,8 +136,8 @@ def run_ansible(playbook: Path, root: str, spec: Spec, timeout: float = 300) -> 
         variables = {
             "root": root,
             "python": os.path.join(root, "venv", "bin", "python"),
-            **{k: getattr(spec, k) for k in ("name", "port", "category", "description")},
-            **{k: getattr(spec, k) for k in ("script", "script_text", "program_block")},
+            **{f"svc_{k}": getattr(spec, k) for k in ("name", "port", "category", "description")},
+            **{f"svc_{k}": getattr(spec, k) for k in ("script", "script_text", "program_block")},
         }
         Path(home, "vars.json").write_text(json.dumps(variables))
         argv = [binary, "-i", "localhost,", "-c", "local", str(playbook)]

@@ -44,6 +44,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 # _common puts lib/ and the repo on sys.path, so it must come before portbook.
 from _common import DOCS, Demo, cli_env, free_base, make_demo, median, port_accepts, teardown_demo
 from _common import update_docs_section as write_section
@@ -169,6 +171,20 @@ def portbook_extras(demo: Demo, spec: Spec, out: Attempt) -> None:
     out.bare_python, out.startup = startup_seconds(demo.root)
 
 
+def diagnose(root: str, spec: Spec) -> str:
+    """Why the new service may not run: the end of its error log, and who holds its port."""
+    log = Path(root, "logs", f"{spec.name}.err.log")
+    tail = " ".join(log.read_text(errors="replace").split()[-40:]) if log.is_file() else ""
+    holders = []
+    for conn in psutil.net_connections(kind="inet"):
+        if conn.laddr and conn.laddr.port == spec.port:
+            holders.append(f"pid {conn.pid} {conn.status}")
+    return (
+        f" [{spec.name}.err.log: {tail or 'empty or absent'}; port {spec.port}: "
+        f"{', '.join(holders) or 'no socket'}]"
+    )
+
+
 def attempt(method: str, index: int, base: int, spec: Spec) -> Attempt:
     """One method on a fresh demo copy: timed, probed, checked by the oracle; torn down."""
     out = Attempt(method, index)
@@ -183,6 +199,8 @@ def attempt(method: str, index: int, base: int, spec: Spec) -> Attempt:
         if not out.error:
             verdict = verify_added(demo.root, spec.added)
             out.error = "" if verdict.ok else f"the oracle found: {verdict.failed}"
+        if out.error:
+            out.error += diagnose(demo.root, spec)
         after = program_pids(demo.root)
         out.others_kept = all(after.get(n) == pid for n, pid in before.items())
         if method == "portbook" and not out.error:

@@ -3,7 +3,7 @@
 Usage: ``python bench/lifecycle.py [--runs N] [--write]``
 
 Each run installs a fresh demo copy (five services under their own supervisord, on a
-free block of ports in 40000-50000, ranges in portbook.yaml) and times, one after the
+free block of ports in 11000-20000, ranges in portbook.yaml) and times, one after the
 other on that copy, the real commands an operator runs, each in a subprocess with
 ``--json`` (wall time of the whole process; per-step seconds from its JSON):
 
@@ -40,7 +40,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 # _common puts lib/ and the repo on sys.path, so it must come before anything of portbook's.
-from _common import DOCS, Demo, make_demo, port_accepts, port_free, teardown_demo
+from _common import (
+    DOCS,
+    PORT_HIGH,
+    PORT_LOW,
+    Demo,
+    make_demo,
+    port_accepts,
+    port_free,
+    teardown_demo,
+)
 from _common import update_docs_section as write_section
 from _probes import (
     CliRun,
@@ -64,7 +73,6 @@ from lifecycle_report import (
     unexpected,
 )
 
-PORT_LOW, PORT_HIGH = 40000, 50000
 PROBE_INTERVAL = 0.02
 LEAD = 0.2  # seconds of probing before the command starts
 TAIL = 0.5  # seconds of probing after it ends
@@ -218,7 +226,7 @@ MEASURES: dict[str, Callable[[Demo, dict[str, int]], OpResult]] = {
 
 def one_run(index: int, used: set[int], available: set[str]) -> RunResult:
     """Fresh demo; modify, remove, restart, recover in turn; always torn down."""
-    demo = make_demo(used, low=PORT_LOW, high=PORT_HIGH)
+    demo = make_demo(used)
     result = RunResult(index, demo.base, demo.root)
     ports = dict(demo.ports)
     try:
