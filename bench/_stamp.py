@@ -125,6 +125,17 @@ class Stamp:
             self.dirty = (*self.dirty, f"(HEAD moved to {git('rev-parse', 'HEAD')} mid-run)")
         return self
 
+    def _busy(self) -> str:
+        """A warning when the 1-minute load average shows other work competing for the CPU."""
+        cores = os.cpu_count() or 1
+        loads = [float(x.split()[0]) for x in (self.load_before, self.load_after) if x]
+        if not loads or max(loads) <= cores / 2:
+            return ""
+        return (
+            f" (busy: the 1-minute load reached {max(loads):.1f} on {cores} cores, so other "
+            "work competed for the CPU while this was measured)"
+        )
+
     def lines(self) -> list[str]:
         """The section's stamp: readable bullet lines, then the JSON comment."""
         m = self.machine
@@ -150,7 +161,8 @@ class Stamp:
             f"- Covers: {_listing(self.covers)} (stale once a later commit changes one)",
             f"- Machine: {m['cpu']}, {m['cores']}, {m['memory']} RAM, {m['kernel']}",
             f"- Python: {m['python']}",
-            f"- Load average (1/5/15 min): before {self.load_before}, after {self.load_after}",
+            f"- Load average (1/5/15 min): before {self.load_before}, after {self.load_after}"
+            + self._busy(),
             f"<!-- bench:stamp {json.dumps(data, sort_keys=True)} -->",
         ]
 
