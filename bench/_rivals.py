@@ -39,6 +39,7 @@ __all__ = [
     "Spec",
     "Timed",
     "ansible_playbook",
+    "ansible_version",
     "edit_by_hand",
     "learn_spec",
     "run_ansible",
@@ -106,6 +107,23 @@ def ansible_playbook() -> str | None:
     """The ``ansible-playbook`` beside this interpreter, else on PATH (None: not installed)."""
     here = Path(sys.executable).parent / "ansible-playbook"
     return str(here) if here.exists() else shutil.which("ansible-playbook")
+
+
+def ansible_version() -> str:
+    """``ansible-core X.Y.Z (PATH)``, or why it is not there."""
+    binary = ansible_playbook()
+    if binary is None:
+        return "not installed (pip install -e '.[bench]')"
+    done = subprocess.run(
+        [binary, "--version"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    match = re.search(r"\[core ([^\]]+)\]", done.stdout)
+    return f"ansible-core {match.group(1) if match else '?'} (`{binary}`)"
 
 
 def _ansible_env(home: str) -> dict[str, str]:

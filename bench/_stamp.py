@@ -21,7 +21,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -115,6 +115,7 @@ class Stamp:
     machine: dict[str, str]
     load_before: str
     load_after: str = ""
+    extra: list[str] = field(default_factory=list)  # more "- Label: value" lines
 
     def finish(self) -> Stamp:
         """Record the load average and the tree at the end (a file may change mid-run)."""
@@ -161,6 +162,7 @@ class Stamp:
             f"- Covers: {_listing(self.covers)} (stale once a later commit changes one)",
             f"- Machine: {m['cpu']}, {m['cores']}, {m['memory']} RAM, {m['kernel']}",
             f"- Python: {m['python']}",
+            *self.extra,
             f"- Load average (1/5/15 min): before {self.load_before}, after {self.load_after}"
             + self._busy(),
             f"<!-- bench:stamp {json.dumps(data, sort_keys=True)} -->",

@@ -51,7 +51,16 @@ from _common import DOCS, Demo, cli_env, free_base, make_demo, median, port_acce
 from _common import update_docs_section as write_section
 from _oracle import CONF, program_pids, rpc, verify_added
 from _probes import leftovers, probed, run_cli
-from _rivals import NOOP, PLAYBOOK, Spec, Timed, learn_spec, run_ansible, run_restart_script
+from _rivals import (
+    NOOP,
+    PLAYBOOK,
+    Spec,
+    Timed,
+    ansible_version,
+    learn_spec,
+    run_ansible,
+    run_restart_script,
+)
 from _stamp import HELPERS, WHOLE_CODE, take_stamp
 from add_compare import docs_body
 from add_report import Attempt, console_line
@@ -249,6 +258,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     command = f"python bench/add.py --runs {args.runs}" + " --write" * args.write
     stamp = take_stamp("add", command, COVERS)
+    stamp.extra.append(f"- Ansible: {ansible_version()}")
     attempts, base = rounds(args.runs, METHODS)
     body = docs_body(attempts, stamp.finish(), args.runs, base)
     print(f"\n{body}")

@@ -113,7 +113,8 @@ def header(stamp: Stamp, runs: int, base: int) -> list[str]:
     return [
         "## service.add, and the same ADD by Ansible and by the restart script",
         "",
-        f"`python bench/add.py --runs N --write` ({runs} rounds here). Each round does the same",
+        f"`python bench/add.py --runs N --write` ({runs} round{'s' * (runs != 1)} here). Each",
+        "round does the same",
         "ADD three ways, each on a fresh demo copy (five services under their own supervisord)",
         f"on the same ports ({base}-{base + 4}), in an order that rotates from round to round.",
         f"The same ADD: `bench_svc` on port {base + 100}, category watchdog, one description,",
