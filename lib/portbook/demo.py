@@ -183,11 +183,12 @@ def demo_up(
     started = not supervisor.is_up()
     if started:
         supervisor.start()
-    deadline = time.monotonic() + timeout
+    began = time.monotonic()
+    deadline = began + timeout
     lines = []
     for name, entry in sorted(system.services.items()):
         try:
-            lines.append(_wait_for(target, supervisor, name, entry.port, deadline))
+            lines.append(_wait_for(target, supervisor, name, entry.port, began, deadline))
         except StepFailed as exc:
             path, tail = supervisor.error_log(name)
             message = str(exc)
@@ -206,9 +207,11 @@ def _stop_again(supervisor: Supervisor) -> str:
     return "; supervisord stopped again (--keep-failed leaves it running)"
 
 
-def _wait_for(target: Target, supervisor: Supervisor, name: str, port: int, deadline: float) -> str:
+def _wait_for(
+    target: Target, supervisor: Supervisor, name: str, port: int, began: float, deadline: float
+) -> str:
     """Wait until ``name`` is RUNNING and its pid owns ``port``; its status line."""
-    state = supervisor.wait_running(name, max(0.1, deadline - time.monotonic()))
+    state = supervisor.wait_running(name, max(0.1, deadline - time.monotonic()), since=began)
     while not owns_port(target, state.pid, port):
         if time.monotonic() > deadline:
             raise StepFailed(f"{name} (pid {state.pid}) never listened on {port}")

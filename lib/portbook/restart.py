@@ -102,9 +102,10 @@ def master_restart(target: Target, system: System, timeout: float) -> None:
     )
     perform(op, actions, plan_actions(op, actions), Outcome("restart", target.host), _quiet)
     supervisor = Supervisor(target, system)
-    deadline = time.monotonic() + timeout
+    began = time.monotonic()
+    deadline = began + timeout
     for name in system.programs():
-        supervisor.wait_running(name, max(0.1, deadline - time.monotonic()))
+        supervisor.wait_running(name, max(0.1, deadline - time.monotonic()), since=began)
     if time.monotonic() > deadline:
         raise StepFailed(f"not every program was RUNNING within {timeout:g}s")
 

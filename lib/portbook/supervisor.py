@@ -153,12 +153,14 @@ class Supervisor:
         if name in self.states():
             self.wait_running(name, timeout)
 
-    def wait_running(self, name: str, timeout: float) -> ProgramState:
+    def wait_running(self, name: str, timeout: float, since: float | None = None) -> ProgramState:
         """Wait until ``name`` is RUNNING; fail when it goes FATAL/EXITED/BACKOFF or times out.
 
         The failure names the program's error log and quotes its last line, so the
-        operator sees why it did not start without opening the log.
+        operator sees why it did not start without opening the log. ``since`` is
+        when the caller's whole wait began (``time.monotonic()``), for the message.
         """
+        began = time.monotonic() if since is None else since
         deadline = time.monotonic() + timeout
         while True:
             state = self.states().get(name)
@@ -170,8 +172,9 @@ class Supervisor:
                 )
             if time.monotonic() > deadline:
                 now = state.state if state else "absent"
+                waited = time.monotonic() - began
                 raise StepFailed(
-                    f"{name} not RUNNING after {timeout:.0f}s ({now}){self._log_hint(name)}"
+                    f"{name} not RUNNING after {waited:.0f}s ({now}){self._log_hint(name)}"
                 )
             time.sleep(0.05)
 
