@@ -2,7 +2,7 @@
 
 Reads only. supervisord is "the system's" when it answers on the system's
 socket (its pid from ``getPID``), or when its command line is a supervisord
-whose ``-c`` resolves (against its cwd or the root) to the system's conf:
+whose ``-c`` resolves (against its own cwd) to the system's conf:
 then a wedged supervisord that no longer answers is still found, through its
 pidfile or a scan. A socket nobody answers on, and a pidfile whose pid is not
 the system's supervisord, are stale.
@@ -60,14 +60,25 @@ def supervisord_conf_arg(info: ProcInfo) -> str | None:
     return None
 
 
-def is_system_supervisord(info: ProcInfo, system: System) -> bool:
-    """True when ``info`` is a supervisord running this system's conf (resolved from its cwd)."""
+def is_system_supervisord(info: ProcInfo, system: System, named_by_pidfile: bool = False) -> bool:
+    """True when ``info`` is a supervisord running this system's conf.
+
+    A relative ``-c`` is resolved against the process's own cwd. Only when the
+    system's own pidfile names the pid, and its cwd cannot be read, is it resolved
+    against the root as well: otherwise any supervisord started with
+    ``-c backend/supervisord.conf`` elsewhere would pass as this system's.
+    """
     if not any("supervisord" in arg for arg in info.cmdline[:3]):
         return False
     conf = supervisord_conf_arg(info)
     if conf is None:
         return False
-    bases = ["/"] if posixpath.isabs(conf) else [info.cwd or "/", system.settings.root]
+    if posixpath.isabs(conf):
+        bases = ["/"]
+    elif info.cwd:
+        bases = [info.cwd]
+    else:
+        bases = [system.settings.root] if named_by_pidfile else []
     wanted = system.main_conf.path
     return any(posixpath.normpath(posixpath.join(base, conf)) == wanted for base in bases)
 
@@ -112,7 +123,8 @@ def find_daemon(target: Target, system: System) -> Daemon:
 def _by_pidfile(target: Target, system: System, pidfile: str) -> ProcInfo | None:
     pid = read_pidfile(target, pidfile)
     info = target.process(pid) if pid and pid > 1 else None
-    return info if info is not None and is_system_supervisord(info, system) else None
+    ours = info is not None and is_system_supervisord(info, system, named_by_pidfile=True)
+    return info if ours else None
 
 
 def _by_scan(target: Target, system: System) -> ProcInfo | None:

@@ -155,3 +155,14 @@ def test_a_supervisord_of_another_conf_is_not_the_systems() -> None:
     mine = ProcInfo(6, 1, ("supervisord", "-c", "backend/supervisord.conf"), ROOT, "root", 0.0)
     assert not is_system_supervisord(other, system) and is_system_supervisord(mine, system)
     assert pidfile_path(system) == PIDFILE
+
+
+def test_a_relative_conf_elsewhere_is_not_the_systems_even_with_the_same_relative_path() -> None:
+    target = make_consistent()
+    system = _system(target)
+    argv = ("python", "-m", "supervisor.supervisord", "-c", "backend/supervisord.conf")
+    elsewhere = ProcInfo(7, 1, argv, "/tmp/portbook-demo", "root", 0.0)
+    unknown_cwd = ProcInfo(8, 1, argv, None, "root", 0.0)
+    assert not is_system_supervisord(elsewhere, system)
+    assert not is_system_supervisord(unknown_cwd, system)
+    assert is_system_supervisord(unknown_cwd, system, named_by_pidfile=True)
