@@ -122,8 +122,10 @@ class Stamp:
         self.load_after = loadavg()
         dirty, _ = _dirty(self.covers)
         self.dirty = tuple(sorted(set(self.dirty) | set(dirty)))
-        if git("rev-parse", "HEAD") != self.commit:
-            self.dirty = (*self.dirty, f"(HEAD moved to {git('rev-parse', 'HEAD')} mid-run)")
+        head = git("rev-parse", "HEAD")
+        if head != self.commit and _changed(self.commit, head, self.covers):
+            moved = f"commits {self.commit[:12]}..{head[:12]}, made during the run"
+            self.dirty = (*self.dirty, moved)
         return self
 
     def _busy(self) -> str:
@@ -143,7 +145,7 @@ class Stamp:
         tree = (
             "clean in the covered paths"
             if not self.dirty
-            else f"DIRTY: uncommitted changes to {_listing(self.dirty)}"
+            else f"DIRTY: changes no single commit holds, to {_listing(self.dirty)}"
         )
         other = f"; {self.dirty_elsewhere} uncommitted file(s) elsewhere" * bool(
             self.dirty_elsewhere
@@ -167,6 +169,19 @@ class Stamp:
             + self._busy(),
             f"<!-- bench:stamp {json.dumps(data, sort_keys=True)} -->",
         ]
+
+
+def _changed(old: str, new: str, covers: Sequence[str]) -> bool:
+    """True when commits from ``old`` to ``new`` changed a covered path (or git cannot tell)."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(REPO), "diff", "--quiet", old, new, "--", *covers],
+            capture_output=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return True
+    return done.returncode != 0
 
 
 def _listing(paths: Sequence[str], most: int = 12) -> str:

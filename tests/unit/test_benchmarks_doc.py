@@ -6,7 +6,8 @@ tree was dirty, and the command that measures it again. A section is stale, and 
 fails naming it and that command, when:
 
 * it has no stamp, or the stamp names no commit or no covered path;
-* it was measured with uncommitted changes to a covered path (no commit holds that code);
+* it was measured with uncommitted changes to a covered path, or commits changed one during
+  the run (no single commit holds the code it measured);
 * the stamped commit is unknown here, or not an ancestor of HEAD;
 * a commit after the stamped one changed a covered path (``git diff STAMP HEAD -- PATHS``).
 
@@ -69,8 +70,8 @@ def staleness(repo: Path, key: str, stamp: dict[str, Any]) -> str:
     if stamp.get("dirty"):
         dirty = ", ".join(map(str, stamp["dirty"][:5]))
         return (
-            f"section {key!r} was measured at {commit[:12]} with uncommitted changes to {dirty}:"
-            f" no commit holds the code it measured; commit first, then {redo}"
+            f"section {key!r} was measured at {commit[:12]} with changes no single commit holds"
+            f" ({dirty}: uncommitted, or committed during the run); commit first, then {redo}"
         )
     if git(repo, "cat-file", "-e", f"{commit}^{{commit}}").returncode != 0:
         shallow = git(repo, "rev-parse", "--is-shallow-repository").stdout.strip() == "true"
@@ -168,7 +169,7 @@ def test_later_commit_to_a_covered_path_makes_it_stale_and_names_the_command(rep
 
 def test_dirty_measurement_unknown_commit_and_missing_fields_are_refused(repo: Path) -> None:
     head = git(repo, "rev-parse", "HEAD").stdout.strip()
-    assert "uncommitted" in staleness(repo, "s", _stamp(head, dirty=["lib/a.py"]))
+    assert "no single commit holds" in staleness(repo, "s", _stamp(head, dirty=["lib/a.py"]))
     assert "not in this repository" in staleness(repo, "s", _stamp("0" * 40))
     assert "no commit or no covered path" in staleness(repo, "s", _stamp(head, covers=[]))
 
