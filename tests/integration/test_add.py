@@ -13,6 +13,7 @@ from portbook.registry import fallback, manifest
 from portbook.registry.supervisor_conf import SupervisorConf
 from portbook.service import AddRequest, add_service
 
+from . import oracle
 from .conftest import DemoSystem
 from .faults import FaultAfter
 
@@ -52,6 +53,7 @@ def test_add_with_name_only_makes_four_places_agree_and_new_pid_owns_port(demo: 
     after = demo.states()
     assert after["risk_monitor"][0] == "RUNNING"
     assert owns_port(demo.target, after["risk_monitor"][1], port)
+    assert oracle.owns(after["risk_monitor"][1], port)
     assert {n: after[n] for n in before} == before
     assert not Path(demo.root, ".portbook").exists()
 
@@ -83,6 +85,7 @@ def test_fault_at_each_step_leaves_files_and_supervisor_identical(demo: DemoSyst
     assert not Path(demo.root, ".portbook/journal.json").exists()
     port = demo.base + 100
     assert not any(lst.port == port for lst in demo.target.listeners())
+    assert oracle.is_free(port)
 
 
 def _listen(port: int) -> socket.socket:
@@ -108,6 +111,7 @@ def test_fault_after_master_restart_restores_files_and_restarts_on_old_config(
     assert all(state == "RUNNING" for state, _ in after.values())
     for name in states:
         assert owns_port(demo.target, after[name][1], demo.port(name))
+        assert oracle.owns(after[name][1], demo.port(name)), name
 
 
 def test_fault_when_supervisord_was_down_leaves_it_down(demo: DemoSystem) -> None:
@@ -120,3 +124,4 @@ def test_fault_when_supervisord_was_down_leaves_it_down(demo: DemoSystem) -> Non
     assert demo.files() == files
     assert not demo.supervisor().is_up()
     assert not any(lst.port == demo.base + 100 for lst in demo.target.listeners())
+    assert oracle.is_free(demo.base + 100)

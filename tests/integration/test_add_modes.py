@@ -14,6 +14,7 @@ import pytest
 from portbook.demo import demo_up
 from portbook.probes import owns_port
 
+from . import oracle
 from .conftest import DemoSystem, cli_env, make_demo, teardown_demo
 
 pytestmark = pytest.mark.integration
@@ -54,6 +55,7 @@ def test_fix_code_rewrites_a_hardcoded_port_to_get_port(demo: DemoSystem) -> Non
     assert 'get_port("risk")' in text and "8123" not in text
     state, pid = demo.states()["risk"]
     assert state == "RUNNING" and owns_port(demo.target, pid, demo.base + 100)
+    assert oracle.owns(pid, demo.base + 100)
 
 
 def test_drift_in_another_program_is_refused_and_rolled_back(demo: DemoSystem) -> None:
@@ -77,6 +79,7 @@ def test_add_starts_supervisord_when_it_is_down(stopped_demo: DemoSystem) -> Non
     states = stopped_demo.states()
     assert {s for s, _ in states.values()} == {"RUNNING"}
     assert owns_port(stopped_demo.target, states["risk"][1], stopped_demo.base + 100)
+    assert oracle.owns(states["risk"][1], stopped_demo.base + 100)
 
 
 def test_restart_master_restarts_every_program_and_the_new_one_runs(demo: DemoSystem) -> None:
@@ -86,6 +89,7 @@ def test_restart_master_restarts_every_program_and_the_new_one_runs(demo: DemoSy
     after = demo.states()
     assert all(after[n][0] == "RUNNING" and after[n][1] != before[n][1] for n in before)
     assert owns_port(demo.target, after["risk"][1], demo.base + 100)
+    assert oracle.owns(after["risk"][1], demo.base + 100)
 
 
 def test_conf_d_include_gets_the_program_in_its_own_file(stopped_demo: DemoSystem) -> None:
@@ -133,6 +137,7 @@ def test_smoke_test_failure_rolls_back_and_names_the_cause(
     assert statuses[:6] == ["undone", "undone", "undone", "skipped", "undone", "failed"]
     assert demo.files() == files and demo.states() == states
     assert not any(lst.port in (port, other) for lst in demo.target.listeners())
+    assert oracle.is_free(port) and oracle.is_free(other)
 
 
 def test_secrets_in_environment_are_masked_in_check_output(demo: DemoSystem) -> None:
@@ -159,6 +164,7 @@ def test_service_list_shows_disagreements_and_exits_1(demo: DemoSystem) -> None:
     rows = {r["name"]: r for r in _json(result)["services"]}  # type: ignore[attr-defined]
     assert rows["db_poller"]["problems"] == [f"DEFAULT_PORTS says 8999, manifest says {port}"]
     assert rows["main_app"]["problems"] == [] and rows["main_app"]["owns_port"] is True
+    assert oracle.owns(demo.states()["main_app"][1], demo.port("main_app"))
 
 
 def test_console_script_runs_the_same_tasks_from_the_system_root(demo: DemoSystem) -> None:

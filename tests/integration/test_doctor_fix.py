@@ -12,6 +12,7 @@ from portbook.probes import owns_port
 from portbook.registry import code, fallback, manifest
 from portbook.registry.supervisor_conf import SupervisorConf
 
+from . import oracle
 from .conftest import DEMO_SERVICES, DemoSystem, make_demo, teardown_demo
 from .faults import FaultAfter
 
@@ -227,6 +228,7 @@ def test_the_fixed_demo_starts_and_every_service_owns_its_manifest_port(seeded: 
     for name in DEMO_SERVICES:
         state, pid = states[name]
         assert state == "RUNNING" and owns_port(demo.target, pid, demo.port(name)), name
+        assert oracle.owns(pid, demo.port(name)), name
     assert Path(demo.root, "logs", "db_poller.out.log").exists()
     assert not Path("/tmp/recio/trade_executor.err.log").exists()
 

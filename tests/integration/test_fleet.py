@@ -29,6 +29,7 @@ from portbook.simfleet import SimFleet, create_fleet, destroy_fleet
 from portbook.simhosts import SSHD, SshHost, netns_pids, skip_reason
 from portbook.target.ssh import SshTarget
 
+from . import oracle
 from .conftest import REPO, cli_env
 from .sshhosts import managed_files, supervisor_states
 
@@ -70,8 +71,11 @@ class Node:
         return (entry.port if entry else None, ports.get(name), name in programs)
 
     def owner(self, port: int) -> int | None:
-        """The pid listening on ``port`` in this host's namespace."""
-        return next((lst.pid for lst in self.target.listeners() if lst.port == port), None)
+        """The pid listening on ``port`` in this host's namespace (ss and /proc must agree)."""
+        pid = next((lst.pid for lst in self.target.listeners() if lst.port == port), None)
+        holders = oracle.holders(port, self.host.netns)
+        assert pid in holders if pid else not holders, f"{port}: {pid}, ss and /proc: {holders}"
+        return pid
 
     def journal(self) -> Path:
         return self.root / ".portbook/journal.json"

@@ -20,6 +20,7 @@ from portbook.procedures import MODIFY, REMOVE, RENAME
 from portbook.registry import fallback, manifest
 from portbook.registry.supervisor_conf import SupervisorConf
 
+from . import oracle
 from .conftest import DemoSystem
 from .faults import FaultAfter
 
@@ -38,7 +39,10 @@ def places(demo: DemoSystem) -> tuple[dict[str, int], dict[str, int], set[str]]:
 
 
 def listening(demo: DemoSystem, port: int) -> bool:
-    return any(lst.port == port for lst in demo.target.listeners())
+    """Whether anything listens on ``port``: portbook's probe, which the oracle must confirm."""
+    probe = any(lst.port == port for lst in demo.target.listeners())
+    assert probe != oracle.is_free(port), f"portbook's probe and ss + /proc disagree on {port}"
+    return probe
 
 
 def others_unchanged(demo: DemoSystem, before: dict[str, tuple[str, int]], *skip: str) -> None:
@@ -57,6 +61,7 @@ def test_modify_port_moves_the_service_and_frees_the_old_port(demo: DemoSystem) 
     assert m["db_poller"] == f["db_poller"] == new
     state, pid = demo.states()["db_poller"]
     assert state == "RUNNING" and owns_port(demo.target, pid, new)
+    assert oracle.owns(pid, new)
     assert not listening(demo, old)
     others_unchanged(demo, before, "db_poller")
 
@@ -119,6 +124,7 @@ def test_fault_at_each_modify_step_restores_files_and_the_service(demo: DemoSyst
     others_unchanged(demo, before, "db_poller")
     state, pid = demo.states()["db_poller"]
     assert state == "RUNNING" and owns_port(demo.target, pid, demo.port("db_poller"))
+    assert oracle.owns(pid, demo.port("db_poller"))
     assert not listening(demo, demo.base + 120)
 
 
@@ -140,6 +146,7 @@ def test_rename_keeps_the_port_and_all_four_places_agree(demo: DemoSystem) -> No
     states = demo.states()
     assert "db_poller" not in states
     assert owns_port(demo.target, states["db_watcher"][1], port)
+    assert oracle.owns(states["db_watcher"][1], port)
     others_unchanged(demo, before, "db_poller")
 
 
@@ -165,6 +172,7 @@ def test_fault_at_each_rename_step_restores_files_and_the_service(demo: DemoSyst
     assert "db_watcher" not in states
     assert states["db_poller"][0] == "RUNNING"
     assert owns_port(demo.target, states["db_poller"][1], demo.port("db_poller"))
+    assert oracle.owns(states["db_poller"][1], demo.port("db_poller"))
 
 
 def test_remove_leaves_no_trace_no_process_and_a_free_port(demo: DemoSystem) -> None:
@@ -200,6 +208,7 @@ def test_fault_at_each_remove_step_restores_files_and_the_service(demo: DemoSyst
     others_unchanged(demo, before, "db_poller")
     state, pid = demo.states()["db_poller"]
     assert state == "RUNNING" and owns_port(demo.target, pid, demo.port("db_poller"))
+    assert oracle.owns(pid, demo.port("db_poller"))
 
 
 READS_MANIFEST_ITSELF = """import json

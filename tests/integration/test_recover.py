@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from portbook.probes import owns_port
 
+from . import oracle
 from .conftest import (
     DemoSystem,
     alive,
@@ -51,6 +52,7 @@ def _all_running_and_owning(system: DemoSystem) -> dict[str, int]:
     assert {s for s, _ in states.values()} == {"RUNNING"}, states
     for name, (_, pid) in states.items():
         assert owns_port(system.target, pid, system.port(name)), name
+        assert oracle.owns(pid, system.port(name)), name
     return {name: pid for name, (_, pid) in states.items()}
 
 
@@ -160,6 +162,7 @@ def test_orphan_outside_the_root_is_proven_ours_by_supervisords_environment() ->
         states = system.states()
         assert states["static_files"][0] == "RUNNING"
         assert owns_port(system.target, states["static_files"][1], port)
+        assert oracle.owns(states["static_files"][1], port)
     finally:
         teardown_demo(system)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from portbook.probes import owns_port
 
+from . import oracle
 from .conftest import DemoSystem, cli_env, cli_json, foreign_server
 
 pytestmark = pytest.mark.integration
@@ -23,6 +24,7 @@ def _running_pids(demo: DemoSystem) -> dict[str, int]:
     assert {s for s, _ in states.values()} == {"RUNNING"}, states
     for name, (_, pid) in states.items():
         assert owns_port(demo.target, pid, demo.port(name)), name
+        assert oracle.owns(pid, demo.port(name)), name
     return {name: pid for name, (_, pid) in states.items()}
 
 

@@ -3,12 +3,14 @@ its pid owns its port; a table for humans and one JSON object for machines."""
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 
 import pytest
 from portbook.registry import manifest
 
+from . import oracle
 from .conftest import DemoSystem, cli_json, kill_supervisord
 
 pytestmark = pytest.mark.integration
@@ -23,6 +25,7 @@ def test_all_running_and_owning_exits_0_with_a_table(demo: DemoSystem) -> None:
         row = next(line for line in lines if line.startswith(name)).split()
         assert row[1:3] == ["RUNNING", str(pid)]
         assert row[4:6] == [str(demo.port(name)), "yes"]
+        assert oracle.owns(pid, demo.port(name)), name
     assert "all 5 running, owning ports" in lines[-1]
 
 
@@ -34,6 +37,7 @@ def test_json_is_one_object_with_a_row_per_program(demo: DemoSystem) -> None:
     assert set(rows) == set(demo.states())
     for name, row in rows.items():
         assert row["state"] == "RUNNING" and row["owns_port"] and row["port"] == demo.port(name)
+        assert oracle.owns(row["pid"], demo.port(name)), name
         assert row["uptime"] >= 0 and row["holder"] is None
 
 
@@ -58,11 +62,10 @@ def test_a_port_held_by_another_pid_exits_1_naming_the_holder(demo: DemoSystem) 
         holder.bind(("127.0.0.1", port))
         holder.listen()
         code, doc = cli_json(demo, "supervisor.status")
+        assert oracle.holders(port) == {os.getpid()}
     assert code == 1
     row = next(r for r in doc["programs"] if r["name"] == "db_poller")
     assert row["state"] == "RUNNING" and row["owns_port"] is False
-    import os
-
     assert row["holder"].startswith(f"pid {os.getpid()} (")
 
 
