@@ -21,6 +21,7 @@ import re
 import subprocess
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 
 __all__ = [
     "descendants",
@@ -61,15 +62,19 @@ def parse_proc_net_tcp(text: str) -> dict[int, set[int]]:
     return dict(found)
 
 
-def listening(netns: str | None = None, attempts: int = 5) -> Listening:
-    """Every listening TCP port and its pids, once ``ss`` and ``/proc`` agree on it.
+def listening(
+    netns: str | None = None, ports: Iterable[int] | None = None, attempts: int = 5
+) -> Listening:
+    """Every listening TCP port (or those of ``ports``) and its pids, once ss and /proc agree.
 
-    A socket opened or closed between the two readings makes them differ for a moment:
+    A socket opened or closed between the two readings makes them differ for a moment
+    (other test runs on this machine open and close ports all the time, hence ``ports``):
     read again (up to ``attempts`` times) before calling it a disagreement.
     """
+    wanted = None if ports is None else set(ports)
     for _ in range(attempts):
-        by_ss = parse_ss(_read(["ss", "-ltnpH"], netns))
-        by_proc = _from_proc(netns)
+        by_ss = _only(parse_ss(_read(["ss", "-ltnpH"], netns)), wanted)
+        by_proc = _only(_from_proc(netns), wanted)
         if by_ss == by_proc:
             return by_ss
         time.sleep(0.1)
@@ -78,12 +83,12 @@ def listening(netns: str | None = None, attempts: int = 5) -> Listening:
 
 def holders(port: int, netns: str | None = None) -> frozenset[int]:
     """The pids listening on ``port`` (empty when nothing does)."""
-    return listening(netns).get(port, frozenset())
+    return listening(netns, [port]).get(port, frozenset())
 
 
 def is_free(port: int, netns: str | None = None) -> bool:
     """True when no socket listens on ``port``."""
-    return port not in listening(netns)
+    return port not in listening(netns, [port])
 
 
 def owns(pid: int, port: int, netns: str | None = None) -> bool:
@@ -110,6 +115,10 @@ def descendants(pid: int) -> set[int]:
             found.add(child)
             todo.append(child)
     return found
+
+
+def _only(found: Listening, ports: set[int] | None) -> Listening:
+    return found if ports is None else {p: pids for p, pids in found.items() if p in ports}
 
 
 def _from_proc(netns: str | None) -> Listening:

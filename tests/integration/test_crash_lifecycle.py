@@ -147,8 +147,13 @@ class Snapshot:
 
 
 def snapshot(demo: DemoSystem) -> Snapshot:
-    """The demo's state now, read without portbook."""
-    return Snapshot(demo.files(), demo.states(), oracle.listening())
+    """The demo's state now, read without portbook (ports: the demo's own block)."""
+    return Snapshot(demo.files(), demo.states(), oracle.listening(ports=block(demo)))
+
+
+def block(demo: DemoSystem) -> range:
+    """The ports this demo copy owns (its services and ranges), none other run's."""
+    return range(demo.base, demo.base + 300)
 
 
 def rollback(demo: DemoSystem, cli: bool = True) -> None:
@@ -173,7 +178,7 @@ def assert_restored(demo: DemoSystem, before: Snapshot, touched: str, spec: dict
     assert {n: states[n] for n in kept} == kept
     for name, (_, pid) in states.items():
         assert wait_owned(pid, demo.port(name)), f"{name} (pid {pid}) does not own its port"
-    now = oracle.listening()
+    now = oracle.listening(ports=block(demo))
     ports = {demo.port(n) for n in kept}
     assert {p: now.get(p) for p in ports} == {p: before.listening.get(p) for p in ports}
     moved = {p for p in (spec["port"], spec["previous_port"]) if p}
