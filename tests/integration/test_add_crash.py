@@ -79,9 +79,20 @@ def _two_adds_at_once(demo: DemoSystem, *extra: str) -> list[subprocess.Popen[st
     ]
 
 
+def _finish(procs: list[subprocess.Popen[str]], timeout: float) -> list[tuple[str, str]]:
+    """Both controllers' output; on a timeout (or any error) both are killed first."""
+    try:
+        return [p.communicate(timeout=timeout) for p in procs]
+    except BaseException:
+        for proc in procs:
+            proc.kill()
+            proc.wait(timeout=10)
+        raise
+
+
 def test_two_adds_at_once_never_corrupt_the_registry(demo: DemoSystem) -> None:
     procs = _two_adds_at_once(demo)
-    outputs = [p.communicate(timeout=120) for p in procs]
+    outputs = _finish(procs, timeout=120)
     codes = sorted(p.returncode for p in procs)
     assert codes in ([0, 0], [0, 2]), outputs
     for (out, _), proc in zip(outputs, procs, strict=True):
@@ -102,7 +113,7 @@ def test_two_adds_at_once_never_corrupt_the_registry(demo: DemoSystem) -> None:
 
 def test_wait_lets_the_second_add_run_after_the_first(demo: DemoSystem) -> None:
     procs = _two_adds_at_once(demo, "--wait")
-    outputs = [p.communicate(timeout=180) for p in procs]
+    outputs = _finish(procs, timeout=180)
     assert [p.returncode for p in procs] == [0, 0], outputs
     states = demo.states()
     assert states["risk_a"][0] == states["risk_b"][0] == "RUNNING"

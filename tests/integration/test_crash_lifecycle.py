@@ -212,9 +212,13 @@ def strays(demo: DemoSystem) -> set[int]:
 
 def _fresh(procedure: str) -> DemoSystem:
     system = make_demo()
-    if procedure == "modify":
-        api = Path(system.root, "backend/api")
-        shutil.copy2(api / "db_poller.py", api / "db_poller_v2.py")
+    try:
+        if procedure == "modify":
+            api = Path(system.root, "backend/api")
+            shutil.copy2(api / "db_poller.py", api / "db_poller_v2.py")
+    except BaseException:
+        teardown_demo(system, graceful=False)
+        raise
     return system
 
 
