@@ -25,7 +25,7 @@ sys.path[:0] = [p for p in (str(REPO / "lib"), str(REPO)) if p not in sys.path]
 
 import psutil  # noqa: E402
 from portbook.config import Settings, load_settings  # noqa: E402
-from portbook.demo import demo_down, demo_up, install_demo  # noqa: E402
+from portbook.sim.demo import demo_down, demo_up, install_demo  # noqa: E402
 from portbook.target import LocalTarget  # noqa: E402
 
 __all__ = [

@@ -113,7 +113,7 @@ def time_parts(root: Path) -> dict[str, float]:
     run with the prefilter off (every Python file parsed): where the time goes."""
     from portbook.doctor import checks_python
     from portbook.registry.supervisor_conf import validate
-    from portbook.system import read_system
+    from portbook.registry.system import read_system
 
     target = LocalTarget()
     settings = load_settings(None, str(root), (root / "portbook.yaml").read_text())

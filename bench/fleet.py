@@ -2,7 +2,7 @@
 
 Usage: ``python bench/fleet.py [--runs N] [--counts 1,3,6] [--write]``
 
-One fleet of max(counts) hosts is built once (``portbook.simfleet``: each host a
+One fleet of max(counts) hosts is built once (``portbook.sim.fleet``: each host a
 network namespace with its own sshd on port 22 and its own copy of the demo
 under its own supervisord, on the same ports). For each count N the first N
 hosts are used, with ``--serial N`` so they all run in one batch, exactly as
@@ -59,10 +59,8 @@ from fleet_model import (
     own_cpu,
 )
 from fleet_report import console, docs_body
-from portbook.fleet.inventory import load_inventory
-from portbook.fleet.rollout import FleetJob, FleetResult, RolloutOptions, rollout
-from portbook.fleet.sessions import HostSession, SessionOptions, close_sessions, open_sessions
-from portbook.lifecycle import (
+from portbook.commands.add import AddRequest
+from portbook.commands.change import (
     ModifyRequest,
     RemoveRequest,
     RenameRequest,
@@ -70,8 +68,10 @@ from portbook.lifecycle import (
     remove_service,
     rename_service,
 )
-from portbook.service import AddRequest
-from portbook.simfleet import SimFleet, create_fleet, destroy_fleet
+from portbook.fleet.inventory import load_inventory
+from portbook.fleet.rollout import FleetJob, FleetResult, RolloutOptions, rollout
+from portbook.fleet.sessions import HostSession, SessionOptions, close_sessions, open_sessions
+from portbook.sim.fleet import SimFleet, create_fleet, destroy_fleet
 
 from playbooks._jobs import add_job, change_job
 

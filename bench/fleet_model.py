@@ -14,7 +14,7 @@ import _common  # noqa: F401
 import psutil
 from portbook.fleet.inventory import load_inventory
 from portbook.fleet.sessions import HostSession, SessionOptions, close_sessions, open_sessions
-from portbook.simfleet import SimFleet
+from portbook.sim.fleet import SimFleet
 
 CALIBRATION_CALLS = 10
 

@@ -11,8 +11,8 @@ from invoke import Context, Exit
 from portbook.config import Settings
 from portbook.errors import PortbookError
 from portbook.model import Outcome, StepResult
-from portbook.report import outcome_json, step_line, summary_line
-from portbook.system import root_settings
+from portbook.registry.system import root_settings
+from portbook.report.steps import outcome_json, step_line, summary_line
 from portbook.target import LocalTarget, Target
 
 ROOT_HELP = "The managed system's root folder (default: portbook.root, else the current folder)."

@@ -12,23 +12,23 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
+from portbook.commands.add import AddRequest, add_service, plan_add
+from portbook.commands.add import rollback as rollback_run
+from portbook.commands.change import ModifyRequest, plan_change
+from portbook.commands.execute import release_journal
 from portbook.config import Settings
-from portbook.execute import release_journal
+from portbook.engine.operation import OpResult
 from portbook.fleet.auto_port import common_free_port
 from portbook.fleet.rollout import FleetJob, HostRun, Job
 from portbook.fleet.sessions import HostSession
-from portbook.lifecycle import ModifyRequest, plan_change
+from portbook.host.status import read_status, status_json, status_table
 from portbook.model import Outcome, Plan, ServiceSpec, StepResult
-from portbook.operation import OpResult
-from portbook.opreport import op_summary, plan_json, plan_text, services_table
 from portbook.procedures import PROCEDURES
-from portbook.report import plan_json as service_plan_json
-from portbook.report import plan_text as service_plan_text
-from portbook.report import step_line
-from portbook.service import AddRequest, add_service, plan_add
-from portbook.service import rollback as rollback_run
-from portbook.status import read_status, status_json, status_table
-from portbook.system import read_system
+from portbook.registry.system import read_system
+from portbook.report.operations import op_summary, plan_json, plan_text, services_table
+from portbook.report.steps import plan_json as service_plan_json
+from portbook.report.steps import plan_text as service_plan_text
+from portbook.report.steps import step_line
 from portbook.target import Target
 
 __all__ = [

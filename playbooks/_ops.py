@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 from invoke import Context, Exit
 from portbook.config import Settings
+from portbook.engine.operation import OpResult
 from portbook.errors import PortbookError
-from portbook.operation import OpResult
-from portbook.opreport import op_json, op_summary, plan_json, plan_text, services_table
-from portbook.status import StatusReport, read_status
+from portbook.host.status import StatusReport, read_status
+from portbook.report.operations import op_json, op_summary, plan_json, plan_text, services_table
 from portbook.target import Target
 
 from ._common import open_local, printer, refuse

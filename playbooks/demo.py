@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from invoke import Context, Exit
-from portbook.demo import (
+from portbook.errors import PortbookError
+from portbook.sim.demo import (
     DemoStartFailed,
     check_interpreter,
     demo_down,
@@ -17,9 +18,8 @@ from portbook.demo import (
     is_demo_copy,
     prepare_demo,
 )
-from portbook.errors import PortbookError
-from portbook.simfleet import demo_fleet_down, demo_fleet_up, fleet_table
-from portbook.simhosts import skip_reason
+from portbook.sim.fleet import demo_fleet_down, demo_fleet_up, fleet_table
+from portbook.sim.hosts import skip_reason
 
 from ._common import open_local
 from ._flags import task

@@ -11,11 +11,11 @@ from typing import Any
 
 from invoke import Context, Exit
 from portbook.config import Settings
-from portbook.doctor.render import plan_json, plan_text, report_json, report_text
 from portbook.doctor.run import run_checks
 from portbook.errors import InvalidInput, PortbookError
 from portbook.fleet.rollout import FleetJob, HostRun
-from portbook.report import outcome_json, summary_line
+from portbook.report.doctor import plan_json, plan_text, report_json, report_text
+from portbook.report.steps import outcome_json, summary_line
 from portbook.target import Target
 
 from ._common import ROOT_HELP, open_local, printer, refuse
@@ -106,9 +106,9 @@ def _host_doctor(
 def _fixes() -> ModuleType:
     """The repairs module, imported only when --fix is asked for."""
     try:
-        return importlib.import_module("portbook.doctor.fixes")
+        return importlib.import_module("portbook.commands.doctor_fix")
     except ModuleNotFoundError as exc:
-        if exc.name != "portbook.doctor.fixes":
+        if exc.name != "portbook.commands.doctor_fix":
             raise
         raise InvalidInput("doctor --fix is not available in this portbook") from None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 
 from invoke import Context
-from portbook.recover import plan_recover, recover_system
+from portbook.commands.recover import plan_recover, recover_system
 
 from ._common import ROOT_HELP
 from ._flags import task

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from invoke import Context
-from portbook.errors import InvalidInput, PortbookError
-from portbook.execute import release_journal
-from portbook.lifecycle import (
+from portbook.commands.add import AddRequest, add_service, plan_add
+from portbook.commands.add import rollback as rollback_run
+from portbook.commands.change import (
     ModifyRequest,
     RemoveRequest,
     RenameRequest,
@@ -16,11 +16,11 @@ from portbook.lifecycle import (
     remove_service,
     rename_service,
 )
-from portbook.listing import list_report
+from portbook.commands.execute import release_journal
+from portbook.commands.listing import list_report
+from portbook.errors import InvalidInput, PortbookError
 from portbook.procedures import ADD, PROCEDURES
-from portbook.report import plan_json, plan_text
-from portbook.service import AddRequest, add_service, plan_add
-from portbook.service import rollback as rollback_run
+from portbook.report.steps import plan_json, plan_text
 
 from ._common import ROOT_HELP, finish, open_local, printer, refuse
 from ._flags import task

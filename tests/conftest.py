@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from portbook import simfleet
+from portbook.sim import fleet as simfleet
 
 from tests import leakcheck
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
-from portbook import simhosts
+from portbook.sim import hosts as simhosts
 
 __all__ = [
     "SESSION_ENV",

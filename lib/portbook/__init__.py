@@ -4,6 +4,15 @@ The engine: probes read state, steps change it (check / apply / undo), the
 runner journals and unwinds, and one ``Target`` seam reaches the host.
 """
 
+from .commands.add import AddRequest, add_service, plan_add, rollback
+from .commands.change import (
+    ModifyRequest,
+    RemoveRequest,
+    RenameRequest,
+    modify_service,
+    remove_service,
+    rename_service,
+)
 from .config import Settings, load_settings
 from .errors import (
     CollateralChange,
@@ -17,17 +26,8 @@ from .errors import (
     StepFailed,
     TargetError,
 )
-from .lifecycle import (
-    ModifyRequest,
-    RemoveRequest,
-    RenameRequest,
-    modify_service,
-    remove_service,
-    rename_service,
-)
 from .model import FileChange, Outcome, Plan, ServiceSpec, StepResult
 from .procedures import ADD, MODIFY, PROCEDURES, REMOVE, RENAME
-from .service import AddRequest, add_service, plan_add, rollback
 from .target import LocalTarget, Target
 
 __all__ = [

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from .doctor.fix_steps import DOCTOR_FIX
 from .steps import (
     AddProgramSection,
     ApplyToSupervisor,
@@ -13,6 +12,7 @@ from .steps import (
     Step,
     VerifyOwnership,
 )
+from .steps.doctor_fix import DOCTOR_FIX
 from .steps.doctor_gate import DoctorAfter, DoctorBefore
 from .steps.lifecycle import (
     DeleteCode,

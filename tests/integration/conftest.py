@@ -18,9 +18,9 @@ from pathlib import Path
 import psutil
 import pytest
 from portbook.config import Settings, load_settings
-from portbook.demo import demo_up, install_demo
-from portbook.supervisor import Supervisor
-from portbook.system import read_system
+from portbook.host.supervisor import Supervisor
+from portbook.registry.system import read_system
+from portbook.sim.demo import demo_up, install_demo
 from portbook.target import LocalTarget
 
 from ..leakcheck import session_tempdir

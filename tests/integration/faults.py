@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from portbook.engine.journal import JournalEntry
 from portbook.errors import StepFailed
-from portbook.journal import JournalEntry
 from portbook.model import Plan
 from portbook.steps import Run, Step
 

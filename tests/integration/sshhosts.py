@@ -1,4 +1,4 @@
-"""Real SSH hosts for integration tests: now ``portbook.simhosts`` (and ``simfleet``).
+"""Real SSH hosts for integration tests: now ``portbook.sim.hosts`` (and ``simfleet``).
 
 Kept so test modules can go on importing these names from here. ``create_host``
 is the run's (``tests/leakcheck.py``): its namespace and folder carry the run's
@@ -11,8 +11,8 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from portbook.simfleet import install_system, start_system
-from portbook.simhosts import (
+from portbook.sim.fleet import install_system, start_system
+from portbook.sim.hosts import (
     SSHD,
     HostUnavailable,
     SshHost,

@@ -7,11 +7,11 @@ import socket
 from pathlib import Path
 
 import pytest
-from portbook.probes import owns_port
+from portbook.commands.add import AddRequest, add_service
+from portbook.host.probes import owns_port
 from portbook.procedures import ADD
 from portbook.registry import fallback, manifest
 from portbook.registry.supervisor_conf import SupervisorConf
-from portbook.service import AddRequest, add_service
 
 from . import oracle
 from .conftest import DemoSystem

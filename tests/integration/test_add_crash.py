@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from portbook.commands.add import AddRequest, add_service
 from portbook.procedures import ADD
 from portbook.registry import fallback, manifest
-from portbook.service import AddRequest, add_service
 from portbook.steps import Run, SmokeTest
 
 from . import oracle

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from portbook.demo import demo_up
-from portbook.probes import owns_port
+from portbook.host.probes import owns_port
+from portbook.sim.demo import demo_up
 
 from . import oracle
 from .conftest import DemoSystem, cli_env, make_demo, teardown_demo

@@ -29,8 +29,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from portbook.journal import JournalEntry
-from portbook.lifecycle import (
+from portbook.commands.add import AddRequest, add_service
+from portbook.commands.add import rollback as undo_run
+from portbook.commands.change import (
     ModifyRequest,
     RemoveRequest,
     RenameRequest,
@@ -38,10 +39,9 @@ from portbook.lifecycle import (
     remove_service,
     rename_service,
 )
+from portbook.engine.journal import JournalEntry
 from portbook.model import Outcome, Plan
 from portbook.procedures import PROCEDURES
-from portbook.service import AddRequest, add_service
-from portbook.service import rollback as undo_run
 from portbook.steps import Run, SmokeTest, Step
 from portbook.steps.smoke import SMOKE_STAMP
 from portbook.target import LocalTarget, Target

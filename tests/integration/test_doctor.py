@@ -22,10 +22,10 @@ from typing import Any
 import pytest
 from invoke import Config, Context, Exit
 from portbook.config import Settings, load_settings
-from portbook.demo import install_demo
 from portbook.doctor.findings import Finding
 from portbook.doctor.run import run_checks
 from portbook.registry import fallback, manifest
+from portbook.sim.demo import install_demo
 from portbook.target import LocalTarget
 
 from playbooks import doctor as task_module

@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from portbook.demo import demo_up
-from portbook.doctor.fixes import DOCTOR_FIX, fix_plan, fix_system
-from portbook.probes import owns_port
+from portbook.commands.doctor_fix import DOCTOR_FIX, fix_plan, fix_system
+from portbook.host.probes import owns_port
 from portbook.registry import code, fallback, manifest
 from portbook.registry.supervisor_conf import SupervisorConf
+from portbook.sim.demo import demo_up
 
 from . import oracle
 from .conftest import DEMO_SERVICES, DemoSystem, make_demo, teardown_demo

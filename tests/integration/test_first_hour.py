@@ -11,11 +11,11 @@ import signal
 from pathlib import Path
 
 import pytest
-from portbook.journal import JournalEntry
+from portbook.commands.add import AddRequest, add_service
+from portbook.engine.journal import JournalEntry
+from portbook.host.probes import owns_port
 from portbook.model import Plan
-from portbook.probes import owns_port
 from portbook.procedures import ADD
-from portbook.service import AddRequest, add_service
 from portbook.steps import Run, SmokeTest, Step
 
 from .conftest import DemoSystem, cli_json, foreign_server

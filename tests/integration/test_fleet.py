@@ -25,8 +25,8 @@ import pytest
 import yaml
 from portbook.registry import fallback, manifest
 from portbook.registry.supervisor_conf import SupervisorConf
-from portbook.simfleet import SimFleet, create_fleet, destroy_fleet
-from portbook.simhosts import SSHD, SshHost, netns_pids, skip_reason
+from portbook.sim.fleet import SimFleet, create_fleet, destroy_fleet
+from portbook.sim.hosts import SSHD, SshHost, netns_pids, skip_reason
 from portbook.target.ssh import SshTarget
 
 from . import oracle

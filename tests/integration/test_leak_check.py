@@ -21,9 +21,9 @@ from pathlib import Path
 import psutil
 import pytest
 from portbook.config import Settings
-from portbook.demo import demo_up, install_demo
 from portbook.errors import StepFailed
-from portbook.simhosts import netns_pids, skip_reason
+from portbook.sim.demo import demo_up, install_demo
+from portbook.sim.hosts import netns_pids, skip_reason
 from portbook.target import Target
 
 from .. import leakcheck

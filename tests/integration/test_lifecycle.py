@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from portbook.lifecycle import (
+from portbook.commands.change import (
     ModifyRequest,
     RemoveRequest,
     RenameRequest,
@@ -15,7 +15,7 @@ from portbook.lifecycle import (
     remove_service,
     rename_service,
 )
-from portbook.probes import owns_port
+from portbook.host.probes import owns_port
 from portbook.procedures import MODIFY, REMOVE, RENAME
 from portbook.registry import fallback, manifest
 from portbook.registry.supervisor_conf import SupervisorConf

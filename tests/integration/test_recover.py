@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from portbook.probes import owns_port
+from portbook.host.probes import owns_port
 
 from . import oracle
 from .conftest import (
@@ -38,7 +38,7 @@ def broken() -> Iterator[tuple[DemoSystem, dict[str, int]]]:
     try:
         wedge(system, WEDGED)
         set_yaml(system, stop_timeout=2)
-        from portbook.demo import demo_up
+        from portbook.sim.demo import demo_up
 
         demo_up(system.target, system.settings)
         orphans = kill_supervisord(system)
@@ -150,7 +150,7 @@ def test_orphan_outside_the_root_is_proven_ours_by_supervisords_environment() ->
     system = make_demo(start=False)
     try:
         port = _add_outside_program(system, "static_files")
-        from portbook.demo import demo_up
+        from portbook.sim.demo import demo_up
 
         demo_up(system.target, system.settings)
         orphans = kill_supervisord(system)

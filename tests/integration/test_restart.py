@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from portbook.probes import owns_port
+from portbook.host.probes import owns_port
 
 from . import oracle
 from .conftest import DemoSystem, cli_env, cli_json, foreign_server

@@ -14,9 +14,9 @@ from pathlib import Path
 import psutil
 import pytest
 import yaml
-from portbook import simfleet
 from portbook.errors import Refused
-from portbook.simfleet import (
+from portbook.sim import fleet as simfleet
+from portbook.sim.fleet import (
     SimFleet,
     create_fleet,
     destroy_fleet,
@@ -25,7 +25,7 @@ from portbook.simfleet import (
     write_inventory,
     write_state,
 )
-from portbook.simhosts import SshHost, netns_pids, skip_reason
+from portbook.sim.hosts import SshHost, netns_pids, skip_reason
 from portbook.target.ssh import connect
 
 REPO = Path(__file__).resolve().parents[2]
@@ -113,7 +113,7 @@ def test_teardown_from_the_state_file_alone_works_in_a_fresh_process(fleet: SimF
     write_state(fleet, state)
     procs = _processes(fleet)
     code = (
-        "import sys, pathlib, portbook.simfleet as s\n"
+        "import sys, pathlib, portbook.sim.fleet as s\n"
         "print(s.destroy_from_state(pathlib.Path(sys.argv[1])))"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO / "lib")}

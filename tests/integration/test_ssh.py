@@ -22,10 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from portbook.config import Settings
-from portbook.demo import demo_up
-from portbook.errors import Locked, TargetError
-from portbook.lifecycle import (
+from portbook.commands.add import AddRequest, add_service
+from portbook.commands.change import (
     ModifyRequest,
     RemoveRequest,
     RenameRequest,
@@ -33,14 +31,16 @@ from portbook.lifecycle import (
     remove_service,
     rename_service,
 )
+from portbook.config import Settings
+from portbook.errors import Locked, TargetError
+from portbook.host.probes import owns_port
+from portbook.host.supervisor import Supervisor
 from portbook.model import Outcome
-from portbook.probes import owns_port
 from portbook.procedures import ADD
 from portbook.registry import fallback, manifest
 from portbook.registry.supervisor_conf import SupervisorConf
-from portbook.service import AddRequest, add_service
-from portbook.supervisor import Supervisor
-from portbook.system import read_system
+from portbook.registry.system import read_system
+from portbook.sim.demo import demo_up
 from portbook.target import LocalTarget, RunResult, SshTarget, connect
 
 from . import oracle

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from portbook.config import Settings, load_settings
-from portbook.system import System, read_system
+from portbook.registry.system import System, read_system
 from portbook.target import SupervisorFault
 from portbook.target.fake import FakeTarget
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from portbook.agreement import config_problems, parser_problems
-from portbook.system import read_system
+from portbook.registry.agreement import config_problems, parser_problems
+from portbook.registry.system import read_system
 
 from .conftest import CONF, ROOT, make_recio
 from .ops_support import fast_settings, make_consistent

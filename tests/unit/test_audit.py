@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from portbook.audit import AuditLog, audit_path
+from portbook.engine.audit import AuditLog, audit_path
 
 from .conftest import ROOT
 from .ops_support import fast_settings, make_consistent

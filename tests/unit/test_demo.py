@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from portbook.demo import MARKER, changed_files, link_interpreter, prepare_demo
 from portbook.errors import InvalidInput
+from portbook.sim.demo import MARKER, changed_files, link_interpreter, prepare_demo
 
 
 def test_inside_a_virtualenv_the_whole_environment_is_linked(tmp_path: Path) -> None:

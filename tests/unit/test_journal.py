@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from portbook.config import Settings
+from portbook.engine.journal import Journal, JournalEntry
 from portbook.errors import TargetError
-from portbook.journal import Journal, JournalEntry
 from portbook.target.fake import FakeTarget
 
 ROOT = "/srv/recio"

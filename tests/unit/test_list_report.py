@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from portbook.journal import Journal
-from portbook.listing import list_report
-from portbook.status import read_status
-from portbook.system import read_system
+from portbook.commands.listing import list_report
+from portbook.engine.journal import Journal
+from portbook.host.status import read_status
+from portbook.registry.system import read_system
 from portbook.target.fake import FakeTarget
 
 from .conftest import ROOT

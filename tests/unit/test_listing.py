@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from portbook.listing import ServiceRow, list_services, rows_table
-from portbook.system import System, read_system
+from portbook.commands.listing import ServiceRow, list_services, rows_table
+from portbook.registry.system import System, read_system
 from portbook.target.fake import FakeTarget
 
 from .conftest import FALLBACK, ROOT, FakeSupervisor, make_recio, settings_for

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 from portbook.config import Settings, load_settings
+from portbook.engine.lock import root_lock
 from portbook.errors import Locked
-from portbook.lock import root_lock
 from portbook.target import LocalTarget
 from portbook.target.fake import FakeTarget
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 from portbook.errors import InvalidInput, ParseError, PortbookError, PortConflict, one_line
-from portbook.ports import check_port
-from portbook.strays import ForeignHolder, describe, mask_argv
-from portbook.system import System
+from portbook.host.strays import ForeignHolder, describe, mask_argv
+from portbook.registry.ports import check_port
+from portbook.registry.system import System
 from portbook.target import ProcInfo
 from portbook.target.fake import FakeTarget
 

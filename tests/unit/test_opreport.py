@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from portbook.opreport import op_json, op_summary, plan_json, plan_text, services_table
-from portbook.recover import plan_recover, recover_system
+from portbook.commands.recover import plan_recover, recover_system
+from portbook.report.operations import op_json, op_summary, plan_json, plan_text, services_table
 
 from .ops_support import FakeDaemon, fast_settings, make_consistent
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from portbook.model import Outcome, Plan, ServiceSpec, StepResult
-from portbook.report import plan_json, plan_text, summary_line
+from portbook.report.steps import plan_json, plan_text, summary_line
 
 MOVED = ServiceSpec("db_poller", 8010, "core", "poller", None, None, previous_port=8003)
 KEPT = ServiceSpec("db_poller", 8003, "core", "new text", None, None, previous_port=8003)

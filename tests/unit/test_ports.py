@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from portbook.errors import InvalidInput, PortConflict
-from portbook.ports import allocate_port, check_port, claimed_ports
-from portbook.system import System, read_system
+from portbook.registry.ports import allocate_port, check_port, claimed_ports
+from portbook.registry.system import System, read_system
 from portbook.target import Listener
 from portbook.target.fake import FakeTarget
 

@@ -15,11 +15,11 @@ MODULES = [
     "portbook.target",
     "portbook.steps",
     "portbook.procedures",
-    "portbook.runner",
-    "portbook.journal",
-    "portbook.report",
-    "portbook.ports",
-    "portbook.service",
+    "portbook.engine.runner",
+    "portbook.engine.journal",
+    "portbook.report.steps",
+    "portbook.registry.ports",
+    "portbook.commands.add",
 ]
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import signal
 
-from portbook.audit import audit_path
-from portbook.journal import Journal
-from portbook.recover import RECOVER, plan_recover, recover_system
+from portbook.commands.recover import RECOVER, plan_recover, recover_system
+from portbook.engine.audit import audit_path
+from portbook.engine.journal import Journal
 from portbook.target.fake import FakeTarget
 
 from .conftest import ROOT

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from portbook.model import FileChange, Outcome, Plan, ServiceSpec, StepResult
-from portbook.report import outcome_json, plan_json, plan_text, step_line, summary_line
+from portbook.report.steps import outcome_json, plan_json, plan_text, step_line, summary_line
 
 ROOT = "/srv/recio"
 SECRET = 'environment=DB_PASSWORD="hunter2"'

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from portbook.model import Outcome, StepResult
-from portbook.report import summary_line
+from portbook.report.steps import summary_line
 
 
 def _rollback(*steps: StepResult) -> Outcome:

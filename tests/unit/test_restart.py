@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import signal
 
-from portbook.restart import RESTART, master_restart, plan_restart, restart_system, stop_process
-from portbook.system import read_system
+from portbook.registry.system import read_system
+from portbook.steps.restart import (
+    RESTART,
+    master_restart,
+    plan_restart,
+    restart_system,
+    stop_process,
+)
 from portbook.target import ProcInfo, RunResult
 from portbook.target.fake import FakeTarget
 

@@ -7,12 +7,12 @@ from dataclasses import asdict, dataclass, field
 
 import pytest
 from portbook.config import Settings
+from portbook.engine.journal import Journal, JournalEntry
+from portbook.engine.runner import plan_all, run_steps
 from portbook.errors import Refused, RollbackIncomplete, StepFailed, TargetError
-from portbook.journal import Journal, JournalEntry
 from portbook.model import FileChange, Outcome, Plan, ServiceSpec, StepResult
-from portbook.runner import plan_all, run_steps
+from portbook.registry.system import read_system
 from portbook.steps import Run
-from portbook.system import read_system
 from portbook.target.fake import FakeTarget
 
 ROOT = "/srv/recio"

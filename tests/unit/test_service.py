@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from portbook.commands.add import AddRequest, add_service, plan_add, rollback
 from portbook.config import Settings
 from portbook.errors import InvalidInput, PortConflict, Refused
 from portbook.procedures import ADD
-from portbook.service import AddRequest, add_service, plan_add, rollback
 from portbook.target.fake import FakeTarget
 
 from .conftest import CONF, FALLBACK, MANIFEST, ROOT, FakeSupervisor, make_recio, settings_for

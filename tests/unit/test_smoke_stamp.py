@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 from types import SimpleNamespace
 
-from portbook.journal import JournalEntry
+from portbook.engine.journal import JournalEntry
 from portbook.steps.smoke import SMOKE_STAMP, SmokeTest, stamped
 from portbook.target.base import ProcInfo
 from portbook.target.fake import FakeTarget

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from portbook.status import StatusReport, read_status, status_json, status_table, wait_healthy
-from portbook.system import read_system
+from portbook.host.status import StatusReport, read_status, status_json, status_table, wait_healthy
+from portbook.registry.system import read_system
 from portbook.target.fake import FakeTarget
 
 from .conftest import CONF, ROOT

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from portbook.daemon import find_daemon, is_system_supervisord, pidfile_path
-from portbook.strays import describe, is_ours, mask_argv, scan_strays
-from portbook.system import System, read_system
+from portbook.host.daemon import find_daemon, is_system_supervisord, pidfile_path
+from portbook.host.strays import describe, is_ours, mask_argv, scan_strays
+from portbook.registry.system import System, read_system
 from portbook.target import ProcInfo
 from portbook.target.fake import FakeTarget
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 from portbook.errors import StepFailed
-from portbook.supervisor import Supervisor
-from portbook.system import System
+from portbook.host.supervisor import Supervisor
+from portbook.registry.system import System
 from portbook.target.fake import FakeTarget
 
 from .conftest import FakeSupervisor

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from portbook.system import System, section
+from portbook.registry.system import System, section
 
 from .checks_base import Check, Context
 from .findings import Finding

@@ -23,7 +23,14 @@ from portbook.config import Settings
 from portbook.errors import ParseError, PortbookError, TargetError
 from portbook.registry import fallback, manifest
 from portbook.registry.supervisor_lex import lex, split_lines
-from portbook.system import ConfFile, ProgramRun, System, expand, parse_environment, read_system
+from portbook.registry.system import (
+    ConfFile,
+    ProgramRun,
+    System,
+    expand,
+    parse_environment,
+    read_system,
+)
 from portbook.target import Target
 
 from .findings import Finding

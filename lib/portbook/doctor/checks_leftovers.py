@@ -14,9 +14,9 @@ import posixpath
 import time
 from collections.abc import Iterator
 
+from portbook.engine.journal import Journal
 from portbook.errors import PortbookError
-from portbook.journal import Journal
-from portbook.system import expand, section
+from portbook.registry.system import expand, section
 
 from .checks_base import Check, Context
 from .checks_live import supervisor_up

@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from portbook.errors import PortbookError
-from portbook.probes import listening_ports, tree
-from portbook.strays import describe, is_ours, server_url
-from portbook.supervisor import ProgramState, Supervisor
-from portbook.system import System
+from portbook.host.probes import listening_ports, tree
+from portbook.host.strays import describe, is_ours, server_url
+from portbook.host.supervisor import ProgramState, Supervisor
+from portbook.registry.system import System
 from portbook.target import Listener
 
 from .checks_base import Check, Context

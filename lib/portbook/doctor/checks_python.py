@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from portbook.system import ProgramRun
+from portbook.registry.system import ProgramRun
 
 from .checks_base import Check, Context
 from .checks_pyfacts import PortHit, PyFacts, python_facts

@@ -14,8 +14,8 @@ import re
 from collections.abc import Iterator
 
 from portbook.errors import ParseError
+from portbook.registry.system import ConfFile, parse_environment
 from portbook.secrets import SECRET_KEY
-from portbook.system import ConfFile, parse_environment
 
 from .checks_base import Check, Context
 from .findings import Finding

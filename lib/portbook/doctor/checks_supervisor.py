@@ -12,9 +12,9 @@ import posixpath
 from collections.abc import Iterator
 
 from portbook.errors import ParseError, PortbookError
+from portbook.host.strays import mask_argv
 from portbook.registry.supervisor_conf import validate
-from portbook.strays import mask_argv
-from portbook.system import ConfFile, ProgramRun, System, expand, section
+from portbook.registry.system import ConfFile, ProgramRun, System, expand, section
 
 from .checks_base import Check, Context, bare_message
 from .checks_python import has_root_pythonpath, program_scripts, read_python

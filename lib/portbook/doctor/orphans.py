@@ -1,7 +1,7 @@
 """Scripts ``service.remove`` kept on purpose and nothing runs any more.
 
 remove keeps a service's script unless ``--delete-code`` is given, and records it
-(:mod:`portbook.kept`). Such a script still calls ``get_port("NAME")`` for a name
+(:mod:`portbook.registry.kept`). Such a script still calls ``get_port("NAME")`` for a name
 in none of the four places. That call is not a bug in code that runs: it is a file
 left for the operator to delete or to bring back, so doctor reports it as the
 warning ``code.orphaned-service``, and leaves its imports (a ``sys.path`` guard
@@ -13,7 +13,7 @@ its service is back in any of the four places; then the usual checks apply.
 
 from __future__ import annotations
 
-from portbook.kept import read_kept
+from portbook.registry.kept import read_kept
 
 from .checks_base import Context
 from .findings import Finding

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from ..errors import InvalidInput, PortbookError, PortConflict
-from ..ports import free_ports
 from ..registry.manifest import ManifestEntry
-from ..system import read_system
+from ..registry.ports import free_ports
+from ..registry.system import read_system
 from .sessions import HostSession
 
 __all__ = ["common_free_port"]

@@ -24,7 +24,7 @@ from typing import Any, Literal
 from ..config import Settings
 from ..errors import PortbookError
 from ..model import Outcome, StepResult
-from ..report import outcome_doc
+from ..report.steps import outcome_doc
 from ..target import Target
 from .sessions import HostSession
 

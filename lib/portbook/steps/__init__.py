@@ -1,6 +1,6 @@
 """Steps: each changes one thing, with check (plan and diff), apply and undo."""
 
-from .base import Run, Step
+from ..engine.step import Run, Step
 from .files import AddProgramSection, CheckServiceCode, EditFallback, EditManifest
 from .smoke import SmokeTest
 from .supervise import ApplyToSupervisor, VerifyOwnership

@@ -9,10 +9,10 @@ from collections import Counter
 
 from ..doctor.findings import Finding
 from ..doctor.run import run_checks
+from ..engine.journal import JournalEntry
+from ..engine.step import Run
 from ..errors import Refused, StepFailed
-from ..journal import JournalEntry
 from ..model import Plan, ServiceSpec
-from .base import Run
 
 __all__ = ["DoctorAfter", "DoctorBefore", "finding_key"]
 

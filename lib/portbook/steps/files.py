@@ -10,14 +10,14 @@ from __future__ import annotations
 import contextlib
 import posixpath
 
+from ..engine.journal import JournalEntry
+from ..engine.step import Run
 from ..errors import Refused, TargetError
-from ..journal import JournalEntry
 from ..model import FileChange, Plan
-from ..ports import claimed_ports
 from ..registry import code, fallback, manifest
+from ..registry.ports import claimed_ports
 from ..registry.supervisor_conf import SupervisorConf, render_program, validate
-from ..system import include_folder
-from .base import Run
+from ..registry.system import include_folder
 
 __all__ = ["AddProgramSection", "CheckServiceCode", "EditFallback", "EditManifest"]
 

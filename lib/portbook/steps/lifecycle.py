@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import posixpath
 
+from ..engine.step import Run
 from ..errors import Refused
-from ..kept import kept_path, with_kept
 from ..model import FileChange, Plan
 from ..registry import code, fallback, manifest
+from ..registry.kept import kept_path, with_kept
 from ..registry.supervisor_conf import SupervisorConf, validate
-from .base import Run
 from .files import AddProgramSection, _FileStep, program_options
 
 __all__ = [

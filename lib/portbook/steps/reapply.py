@@ -9,12 +9,12 @@ from __future__ import annotations
 import signal
 import time
 
+from ..engine.journal import JournalEntry
+from ..engine.step import Run
 from ..errors import CollateralChange, StepFailed
-from ..journal import JournalEntry
+from ..host.probes import proven_ours, tree
+from ..host.supervisor import Supervisor
 from ..model import Plan, ServiceSpec
-from ..probes import proven_ours, tree
-from ..supervisor import Supervisor
-from .base import Run
 from .smoke import SmokeTest
 
 __all__ = [

@@ -8,12 +8,12 @@ import shlex
 import signal
 import time
 
+from ..engine.journal import JournalEntry
+from ..engine.step import Run
 from ..errors import StepFailed
-from ..journal import JournalEntry
+from ..host.probes import listening_ports, proven_ours, tree
 from ..model import Plan
-from ..probes import listening_ports, proven_ours, tree
 from ..target import Target
-from .base import Run
 
 __all__ = ["SMOKE_STAMP", "SmokeTest", "stamped"]
 

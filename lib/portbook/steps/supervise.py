@@ -5,13 +5,13 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
+from ..engine.journal import JournalEntry
+from ..engine.step import Run
 from ..errors import CollateralChange, StepFailed
-from ..journal import JournalEntry
+from ..host.probes import owns_port
+from ..host.supervisor import ProgramState
 from ..model import Plan
-from ..probes import owns_port
-from ..restart import master_restart
-from ..supervisor import ProgramState
-from .base import Run
+from .restart import master_restart
 
 __all__ = ["ApplyToSupervisor", "VerifyOwnership"]
 

@@ -6,12 +6,7 @@ import json
 import re
 
 import pytest
-from portbook.config import Settings
-from portbook.doctor.fix_python import port_owners, port_prefilter, rewrite_python_ports
-from portbook.doctor.fix_shell import rewrite_port_lists
-from portbook.doctor.fix_steps import fallback_module
-from portbook.doctor.fix_walk import journal_safe, parse_find_output, source_files
-from portbook.doctor.fixes import (
+from portbook.commands.doctor_fix import (
     DOCTOR_FIX,
     DOCTOR_SPEC,
     MoveTmpLogs,
@@ -22,13 +17,18 @@ from portbook.doctor.fixes import (
     fix_system,
     prepare_fix,
 )
+from portbook.commands.execute import rollback
+from portbook.config import Settings
+from portbook.doctor.fix_python import port_owners, port_prefilter, rewrite_python_ports
+from portbook.doctor.fix_shell import rewrite_port_lists
+from portbook.doctor.fix_walk import journal_safe, parse_find_output, source_files
+from portbook.engine.journal import JournalEntry
 from portbook.errors import StepFailed, TargetError
-from portbook.execute import rollback
-from portbook.journal import JournalEntry
 from portbook.model import FileChange, Plan
 from portbook.procedures import PROCEDURES
 from portbook.registry import fallback, manifest
 from portbook.steps import Run, Step
+from portbook.steps.doctor_fix import fallback_module
 from portbook.target import RunResult
 from portbook.target.fake import FakeTarget
 

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 from invoke import Config, Context, Exit
-from portbook.demo import install_demo
 from portbook.doctor.findings import Finding
-from portbook.doctor.render import plan_json, plan_text, report_json, report_text
 from portbook.doctor.run import CHECKS, DoctorReport, check_ids, run_checks, select
 from portbook.errors import InvalidInput
 from portbook.model import FileChange, Outcome, Plan, StepResult
+from portbook.report.doctor import plan_json, plan_text, report_json, report_text
+from portbook.sim.demo import install_demo
 
 from playbooks import doctor as task_module
 
@@ -146,7 +146,7 @@ def test_the_task_refuses_an_unknown_check_and_only_with_fix(demo_root: str) -> 
 
 def fake_fixes(outcome_code: int, calls: list[str]) -> types.ModuleType:
     """A stand-in for the repairs module: records its calls, ends with ``outcome_code``."""
-    module = types.ModuleType("portbook.doctor.fixes")
+    module = types.ModuleType("portbook.commands.doctor_fix")
 
     def fix_plan(target: object, settings: object) -> tuple[list[str], list[Plan]]:
         calls.append("plan")
@@ -168,7 +168,7 @@ def test_fix_check_prints_the_plan_and_changes_nothing(
     demo_root: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[str] = []
-    monkeypatch.setitem(sys.modules, "portbook.doctor.fixes", fake_fixes(0, calls))
+    monkeypatch.setitem(sys.modules, "portbook.commands.doctor_fix", fake_fixes(0, calls))
     code, out = call(demo_root, fix=True, check=True)
     assert code == 0 and "plan: doctor --fix" in out and calls == ["plan"]
 
@@ -177,13 +177,13 @@ def test_fix_runs_then_reports_what_remains_with_the_worse_exit_code(
     demo_root: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[str] = []
-    monkeypatch.setitem(sys.modules, "portbook.doctor.fixes", fake_fixes(0, calls))
+    monkeypatch.setitem(sys.modules, "portbook.commands.doctor_fix", fake_fixes(0, calls))
     code, out = call(demo_root, fix=True, json=True, wait=True)
     doc = json.loads(out)
     assert calls == ["run wait=True"]
     assert doc["fix"]["procedure"] == "doctor-fix" and doc["fix"]["exit_code"] == 0
     assert code == doc["exit_code"] == 1  # supervisord is down in this copy: an error remains
-    monkeypatch.setitem(sys.modules, "portbook.doctor.fixes", fake_fixes(3, calls))
+    monkeypatch.setitem(sys.modules, "portbook.commands.doctor_fix", fake_fixes(3, calls))
     code, out = call(demo_root, fix=True, json=True)
     assert code == json.loads(out)["exit_code"] == 3
 
@@ -191,7 +191,7 @@ def test_fix_runs_then_reports_what_remains_with_the_worse_exit_code(
 def test_fix_without_the_repairs_module_refuses(
     demo_root: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(sys.modules, "portbook.doctor.fixes", None)
+    monkeypatch.setitem(sys.modules, "portbook.commands.doctor_fix", None)
     code, out = call(demo_root, fix=True, json=True)
     assert code == 2 and "not available" in json.loads(out)["error"]
 

@@ -1,0 +1,1 @@
+"""What a task calls: add, modify, rename, remove, restart, recover, doctor's fixes."""

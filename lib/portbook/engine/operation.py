@@ -1,0 +1,255 @@
+"""Running a restart or a recovery: irreversible actions, each journaled and audited.
+
+Like a service procedure, an operation is an ordered tuple of steps with
+``check`` (the plan), ``apply`` and ``undo``, and every ``check`` runs before
+anything changes: a refusal (a foreign process on a manifest port, a broken
+config, a missing script) exits 2 with nothing touched. Unlike a service
+procedure, what these steps do (signals, a restart) cannot be reversed, so a
+failure stops the run where it is (exit 1) instead of unwinding: every undo is
+"nothing to undo". Each step is written to ``<root>/.portbook/journal.json``
+before it acts, and each action (every signal, every removed file) to the
+append-only audit log. The journal is discarded when the run ends; one left by
+a killed run is discarded (and audited) by the next restart or recovery, as it
+holds nothing to undo.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ..config import Settings
+from ..errors import PortbookError, Refused
+from ..host.status import StatusReport
+from ..model import Outcome, Plan, StepResult, StepStatus
+from ..registry.system import System, read_system
+from ..target import Target
+from .audit import AuditLog
+from .journal import Journal, JournalEntry
+from .lock import root_lock
+
+__all__ = [
+    "Action",
+    "Op",
+    "OpResult",
+    "check_operation",
+    "perform",
+    "plan_actions",
+    "run_operation",
+]
+
+OnStep = Callable[[StepResult], None]
+_OURS = ("restart", "recover")
+
+
+@dataclass
+class Op:
+    """One restart or recovery run: where, what was asked, what it found and did."""
+
+    target: Target
+    settings: Settings
+    system: System
+    procedure: str
+    kill_foreign: bool = False
+    journal: Journal | None = None
+    audit: AuditLog | None = None
+    recorded: dict[int, float] = field(default_factory=dict)
+    before: dict[str, int] = field(default_factory=dict)
+    refusals: list[str] = field(default_factory=list)
+    actions: list[str] = field(default_factory=list)
+    report: StatusReport | None = None
+
+    def did(self, entry: JournalEntry, what: str) -> None:
+        """Record one action in the journal entry and the audit log, before relying on it."""
+        self.actions.append(what)
+        if self.journal is not None:
+            self.journal.note(entry, actions=[*entry.data.get("actions", []), what])
+        if self.audit is not None:
+            self.audit.write(f"{entry.step}: {what}")
+
+    def note(self, entry: JournalEntry, **data: Any) -> None:
+        """Record facts (pids, start times) in the journal entry."""
+        if self.journal is not None:
+            self.journal.note(entry, **data)
+        else:
+            entry.data.update(data)
+
+    def refuse(self, reason: str) -> None:
+        """Planning found a reason not to start: the run will exit 2 with nothing changed."""
+        self.refusals.append(reason)
+
+
+class Action(Protocol):
+    """A step of an operation: ``check`` plans (and may ``op.refuse``), ``apply`` acts."""
+
+    name: str
+
+    def check(self, op: Op) -> Plan:
+        """What would happen, from what is true now; the summary may span lines."""
+
+    def apply(self, op: Op, plan: Plan, entry: JournalEntry) -> str:
+        """Act, recording each change with ``op.did``; return a one-line detail."""
+
+    def undo(self, op: Op, entry: JournalEntry) -> None:
+        """Nothing to undo (these actions cannot be reversed)."""
+
+
+@dataclass
+class OpResult:
+    """An operation's outcome plus what it found: the plans, the final status."""
+
+    outcome: Outcome
+    op: Op | None
+    plans: list[tuple[str, Plan]] = field(default_factory=list)
+
+
+def plan_actions(op: Op, actions: Sequence[Action]) -> list[tuple[str, Plan]]:
+    """Every step's plan, from the current state; refusals land in ``op.refusals``."""
+    return [(action.name, action.check(op)) for action in actions]
+
+
+def perform(
+    op: Op,
+    actions: Sequence[Action],
+    plans: Sequence[tuple[str, Plan]],
+    outcome: Outcome,
+    on_step: OnStep,
+) -> None:
+    """Apply the planned ``actions`` in order; stop at the first failure (nothing to undo)."""
+    for action, (_, plan) in zip(actions, plans, strict=True):
+        started = time.monotonic()
+        if not plan.changes_anything:
+            _emit(outcome, on_step, StepResult(action.name, "skipped", 0.0, plan.skip_reason or ""))
+            continue
+        entry = op.journal.begin(action.name, []) if op.journal else JournalEntry(action.name)
+        done = len(op.actions)
+        try:
+            detail = action.apply(op, plan, entry)
+        except BaseException as exc:
+            _failed(op, entry, outcome, on_step, time.monotonic() - started, exc)
+            raise
+        if op.journal is not None:
+            op.journal.mark(entry, "applied")
+        status: StepStatus = "changed" if len(op.actions) > done else "ok"
+        _emit(outcome, on_step, StepResult(action.name, status, time.monotonic() - started, detail))
+
+
+def run_operation(
+    target: Target,
+    settings: Settings,
+    procedure: str,
+    actions: Sequence[Action],
+    *,
+    options: dict[str, Any],
+    wait: bool = False,
+    on_step: OnStep = lambda r: None,
+) -> OpResult:
+    """Lock the root, plan (a refusal leaves no trace), then act, journaled and audited.
+
+    Never raises: errors land in the outcome with their exit code.
+    """
+    result = OpResult(Outcome(procedure, target.host), None)
+    audit = AuditLog(target, settings, procedure)
+    try:
+        with root_lock(target, settings, wait=wait):
+            _clear_leftover(target, settings, audit)
+            op = result.op = _new_op(target, settings, procedure, options)
+            result.plans = plan_actions(op, actions)
+            if op.refusals:
+                raise Refused("; ".join(op.refusals))
+            op.journal = Journal(target, settings, procedure, dict(options))
+            op.audit = audit
+            _run_journaled(op, actions, result.plans, result.outcome, on_step, options)
+    except PortbookError as exc:
+        result.outcome.error, result.outcome.code = str(exc), exc.code
+    except Exception as exc:  # a bug: report it on one line, never a traceback
+        result.outcome.error = f"internal error: {type(exc).__name__}: {exc}"
+        result.outcome.code = 1
+    return result
+
+
+def check_operation(
+    target: Target, settings: Settings, procedure: str, actions: Sequence[Action], **options: Any
+) -> OpResult:
+    """``--check``: every plan and refusal; nothing is written, not even a lock or a log line."""
+    result = OpResult(Outcome(procedure, target.host), None)
+    try:
+        op = _new_op(target, settings, procedure, options)
+        result.op = op
+        result.plans = plan_actions(op, actions)
+        if op.refusals:
+            raise Refused("; ".join(op.refusals))
+    except PortbookError as exc:
+        result.outcome.error, result.outcome.code = str(exc), exc.code
+    except Exception as exc:  # a bug: report it on one line, never a traceback
+        result.outcome.error = f"internal error: {type(exc).__name__}: {exc}"
+        result.outcome.code = 1
+    return result
+
+
+def _new_op(target: Target, settings: Settings, procedure: str, options: dict[str, Any]) -> Op:
+    system = read_system(target, settings)
+    return Op(target, settings, system, procedure, kill_foreign=bool(options.get("kill_foreign")))
+
+
+def _run_journaled(
+    op: Op,
+    actions: Sequence[Action],
+    plans: Sequence[tuple[str, Plan]],
+    outcome: Outcome,
+    on_step: OnStep,
+    options: dict[str, Any],
+) -> None:
+    assert op.journal is not None and op.audit is not None
+    shown = " ".join(f"--{k.replace('_', '-')}" for k, v in sorted(options.items()) if v)
+    op.audit.write(f"begin {op.procedure} {shown}".rstrip())
+    try:
+        perform(op, actions, plans, outcome, on_step)
+    except PortbookError as exc:
+        op.audit.write(f"end: exit {exc.code}: {exc}")
+        raise
+    except BaseException as exc:
+        op.audit.write(f"end: exit 1: {type(exc).__name__}: {exc}")
+        raise
+    finally:
+        op.journal.discard()
+    op.audit.write("end: exit 0")
+
+
+def _clear_leftover(target: Target, settings: Settings, audit: AuditLog) -> None:
+    leftover = Journal.load(target, settings)
+    if leftover is None:
+        return
+    if leftover.procedure not in _OURS:
+        raise Refused(
+            f"an unfinished {leftover.procedure} (pid {leftover.pid}) left {leftover.path}: "
+            "run `invoke service.rollback` first"
+        )
+    audit.write(
+        f"discarded {leftover.path} left by an interrupted {leftover.procedure} "
+        f"(pid {leftover.pid}): nothing to undo"
+    )
+    leftover.discard()
+
+
+def _failed(
+    op: Op,
+    entry: JournalEntry,
+    outcome: Outcome,
+    on_step: OnStep,
+    seconds: float,
+    exc: BaseException,
+) -> None:
+    message = str(exc) if isinstance(exc, PortbookError) else f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, KeyboardInterrupt):
+        message = "interrupted"
+    if op.journal is not None:
+        op.journal.mark(entry, "failed")
+    _emit(outcome, on_step, StepResult(entry.step, "failed", seconds, message))
+
+
+def _emit(outcome: Outcome, on_step: OnStep, result: StepResult) -> None:
+    outcome.steps.append(result)
+    on_step(result)

@@ -1,0 +1,1 @@
+"""Human and JSON output for every command."""

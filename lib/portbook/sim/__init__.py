@@ -1,0 +1,1 @@
+"""The demo system and the simulated SSH hosts it runs on."""
