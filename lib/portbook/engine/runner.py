@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 
 from ..errors import PortbookError, RollbackIncomplete, StepFailed, TargetError
 from ..model import Outcome, Plan, StepResult, StepStatus
-from ..steps import Run, Step
 from .journal import JournalEntry
+from .step import Run, Step
 
 __all__ = ["plan_all", "run_steps", "undo_journal"]
 
@@ -103,17 +103,13 @@ def _undo_entry(run: Run, step: Step | None, entry: JournalEntry) -> None:
 
 
 def _run_deferred(run: Run, left: list[str]) -> None:
-    from ..steps.restart import master_restart
-
-    for action, argument in run.deferred:
+    """Call what the undone steps deferred (``Run.defer``), each on the system read again."""
+    for key, action in run.deferred:
         try:
             run.reread()
-            if action == "master_restart":
-                master_restart(run.target, run.system, run.settings.start_timeout)
-            elif action == "restore_group":
-                run.supervisor().restore_group(argument, run.settings.start_timeout)
+            action(run)
         except PortbookError as exc:
-            left.append(f"{action} {argument} after undo: {exc}".replace("  ", " "))
+            left.append(f"{key} after undo: {exc}".replace("  ", " "))
 
 
 def _unwind(

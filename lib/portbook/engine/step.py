@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -12,7 +13,10 @@ from ..registry.system import System, read_system
 from ..target import Target
 from .journal import Journal, JournalEntry
 
-__all__ = ["Run", "Step"]
+__all__ = ["Deferred", "Run", "Step"]
+
+Deferred = Callable[["Run"], None]
+"""What an undo asks the runner to do once every file is restored (given the run)."""
 
 
 @dataclass
@@ -26,7 +30,7 @@ class Run:
     restart: str = "targeted"
     before: dict[str, ProgramState] | None = None
     journal: Journal | None = None
-    deferred: list[tuple[str, str]] = field(default_factory=list)
+    deferred: list[tuple[str, Deferred]] = field(default_factory=list)
     baseline: tuple[tuple[str, str, str], ...] = ()
     notes: dict[str, str] = field(default_factory=dict)
 
@@ -41,14 +45,14 @@ class Run:
         else:
             entry.data.update(data)
 
-    def defer(self, action: str, argument: str = "") -> None:
-        """Ask the runner to do ``action`` once every file is restored (end of an undo).
+    def defer(self, key: str, action: Deferred) -> None:
+        """Ask the runner to call ``action(run)`` once every file is restored (end of an undo).
 
-        Actions: ``master_restart``; ``restore_group`` (make supervisor's group
-        ``argument`` match the restored config and run it again).
+        ``key`` names the action in a report (``master_restart``, ``restore_group NAME``);
+        an action already deferred under the same key is not added twice.
         """
-        if (action, argument) not in self.deferred:
-            self.deferred.append((action, argument))
+        if all(key != known for known, _ in self.deferred):
+            self.deferred.append((key, action))
 
     def reread(self) -> None:
         """Read the four places again after files changed."""

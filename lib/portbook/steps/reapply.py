@@ -10,7 +10,7 @@ import signal
 import time
 
 from ..engine.journal import JournalEntry
-from ..engine.step import Run
+from ..engine.step import Deferred, Run
 from ..errors import CollateralChange, StepFailed
 from ..host.probes import proven_ours, tree
 from ..host.supervisor import Supervisor
@@ -26,6 +26,15 @@ __all__ = [
     "VerifyGone",
     "needs_restart",
 ]
+
+
+def _restore_group(name: str) -> Deferred:
+    """What an undo defers: make supervisor's group ``name`` match the restored config, run it."""
+
+    def restore(run: Run) -> None:
+        run.supervisor().restore_group(name, run.settings.start_timeout)
+
+    return restore
 
 
 def needs_restart(spec: ServiceSpec) -> bool:
@@ -70,7 +79,7 @@ class ModifySmokeTest(SmokeTest):
         """Kill the smoke process and bring NAME back."""
         super().undo(run, entry)
         if entry.data.get("stopped"):
-            run.defer("restore_group", run.spec.name)
+            run.defer(f"restore_group {run.spec.name}", _restore_group(run.spec.name))
 
 
 class RestartService:
@@ -108,7 +117,7 @@ class RestartService:
     def undo(self, run: Run, entry: JournalEntry) -> None:
         """Bring NAME back on its old config once files are restored."""
         if entry.data.get("restarted"):
-            run.defer("restore_group", run.spec.name)
+            run.defer(f"restore_group {run.spec.name}", _restore_group(run.spec.name))
 
 
 class SwapGroup:
@@ -145,7 +154,7 @@ class SwapGroup:
             supervisor = run.supervisor()
             if supervisor.is_up():
                 supervisor.remove_group(entry.data["new"])
-            run.defer("restore_group", entry.data["old"])
+            run.defer(f"restore_group {entry.data['old']}", _restore_group(entry.data["old"]))
 
 
 class StopService:
@@ -186,7 +195,7 @@ class StopService:
     def undo(self, run: Run, entry: JournalEntry) -> None:
         """Bring NAME back once the files are restored."""
         if entry.data.get("stopped"):
-            run.defer("restore_group", run.spec.name)
+            run.defer(f"restore_group {run.spec.name}", _restore_group(run.spec.name))
 
 
 class ApplyRemoval:

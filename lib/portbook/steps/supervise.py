@@ -84,7 +84,10 @@ class ApplyToSupervisor:
             supervisor.shutdown(run.settings.start_timeout)
         elif entry.data.get("master_restart"):
             supervisor.shutdown(run.settings.start_timeout)
-            run.defer("master_restart")
+            run.defer(
+                "master_restart",
+                lambda now: master_restart(now.target, now.system, now.settings.start_timeout),
+            )
         elif entry.data.get("group"):
             supervisor.remove_group(entry.data["group"])
 
