@@ -15,14 +15,16 @@ What configobj can and cannot do here, and what this layer does instead:
   ``=``/``:`` delimiters, lower-cased keys, later duplicates winning, merged duplicate
   sections and ``[DEFAULT]``. Those decisions are all made here (in :mod:`.supervisor_lex`),
   not by configobj.
-* configobj then reads the values from a sanitised per-section text the layer builds
-  (``key = '''line1`` / ``line2'''``): it parses that text and joins continuation lines.
-  By then every decision where configobj and supervisor disagree has been made, so its part
-  in reading is small. A key or value it cannot express (a value holding both ``'''`` and
-  ``\"\"\"``) is taken from the lexer directly.
-* New sections are built by configobj (``ConfigObj(list_values=False, interpolation=False)``);
-  the layer turns its ``key = value`` into ``key=value`` and keeps values raw (supervisor has
-  no quoting), then reads the section back to prove supervisor will see the given values.
+* configobj then reads the values (:mod:`.supervisor_values`) from a sanitised
+  per-section text the layer builds (``key = '''line1`` / ``line2'''``): it parses that
+  text and joins continuation lines. By then every decision where configobj and
+  supervisor disagree has been made, so its part in reading is small. A key or value it
+  cannot express (a value holding both ``'''`` and ``\"\"\"``) is taken from the lexer
+  directly.
+* New sections are built by configobj (:mod:`.supervisor_program`,
+  ``ConfigObj(list_values=False, interpolation=False)``); the layer turns its
+  ``key = value`` into ``key=value`` and keeps values raw (supervisor has no quoting),
+  then reads the section back to prove supervisor will see the given values.
 * In-place edits (``set_program_options``, ``rename_program``) are line edits of the raw
   lines (:mod:`.supervisor_edit`); the new text is re-read whole and adopted only if the
   edited section reads as intended and every other section reads as before.
@@ -31,10 +33,6 @@ What configobj can and cannot do here, and what this layer does instead:
 """
 
 from __future__ import annotations
-
-import re
-
-from configobj import ConfigObj
 
 from portbook.errors import InvalidInput
 from portbook.registry.supervisor_edit import (
@@ -46,91 +44,18 @@ from portbook.registry.supervisor_edit import (
 )
 from portbook.registry.supervisor_lex import DEFAULT as _DEFAULT
 from portbook.registry.supervisor_lex import lex, split_lines
+from portbook.registry.supervisor_program import (
+    check_options,
+    check_program_name,
+    first_difference,
+    render_program,
+)
 from portbook.registry.supervisor_validate import validate
+from portbook.registry.supervisor_values import read_values
 
 __all__ = ["SupervisorConf", "render_program", "validate"]
 
 _GROUP_PREFIXES = ("program:", "fcgi-program:", "eventlistener:", "group:")
-_BAD_NAME = re.compile(r"[\s:/\[\];#]")
-_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
-
-
-def _configobj_key(key: str) -> str | None:
-    """``key`` as configobj must see it, or None if configobj cannot represent it."""
-    if key[0] not in "'\"[":
-        return key
-    quote = next((q for q in "\"'" if q not in key), None)
-    return None if quote is None else f"{quote}{key}{quote}"
-
-
-def _read_values(options: dict[str, list[str]]) -> dict[str, str]:
-    """Values of one section, read by configobj from a sanitised ``key = '''...'''`` text."""
-    lines = ["[s]"]
-    joined: dict[str, str] = {}
-    for key, raw_parts in options.items():
-        parts = list(raw_parts)
-        while len(parts) > 1 and not parts[-1]:
-            parts.pop()  # configparser rstrips the joined value
-        joined[key] = "\n".join(parts)
-        quote = next((q for q in ("'''", '"""') if q not in joined[key]), None)
-        written_key = _configobj_key(key)
-        if quote is None or written_key is None:
-            continue  # configobj cannot express it: the lexer's value stands
-        parts[0] = f"{written_key} = {quote}{parts[0]}"
-        parts[-1] += quote
-        lines.extend(parts)
-    read = ConfigObj(lines, list_values=False, interpolation=False)["s"]
-    return {key: read.get(key, value) for key, value in joined.items()}
-
-
-def _check_name(name: str) -> None:
-    """Refuse a program name supervisor (or its web UI and event protocol) cannot carry."""
-    if not name or _BAD_NAME.search(name):
-        raise InvalidInput(f"invalid program name {name!r}: use no whitespace or : / [ ] ; #")
-
-
-def _check_options(section: str, options: dict[str, str]) -> None:
-    """Refuse option names, line breaks and case-repeated keys no single line can carry."""
-    for key, value in options.items():
-        if not _KEY.fullmatch(key):
-            raise InvalidInput(f"[{section}]: invalid option name {key!r}")
-        if "\n" in value or "\r" in value:
-            raise InvalidInput(f"[{section}] {key}: a value cannot contain a line break")
-    if len({key.lower() for key in options}) != len(options):
-        raise InvalidInput(f"[{section}]: option names repeat (supervisor ignores case)")
-
-
-def _first_difference(want: dict[str, str], got: dict[str, str], default: str) -> str:
-    """The first key whose value ``got`` does not match ``want`` (``default`` if none)."""
-    return next((key for key in want if got.get(key) != want[key]), default)
-
-
-def render_program(name: str, options: dict[str, str]) -> str:
-    """The text of a new ``[program:NAME]`` section (``key=value`` lines, key order kept).
-
-    Built with configobj; raises InvalidInput if supervisor would not read back exactly
-    ``options`` (e.g. a value holding an inline `` ;`` comment or edge whitespace).
-    """
-    section = f"program:{name}"
-    _check_name(name)
-    _check_options(section, options)
-    config = ConfigObj(list_values=False, interpolation=False, write_empty_values=True)
-    config[section] = {}
-    for key, value in options.items():
-        config[section][key] = value
-    out: list[str] = []
-    for line in config.write():
-        key, sep, _written = line.partition(" = ")
-        # configobj writes `key = value`; supervisor has no quoting, so the value stays raw.
-        out.append(f"{key}={options[key]}" if sep and key in options else line)
-    text = "".join(f"{line}\n" for line in out)
-    lexed = lex(split_lines(text), f"[{section}]")
-    got = _read_values(lexed.sections.get(section, {}))
-    want = {key.lower(): value for key, value in options.items()}
-    if [n for _, n in lexed.headers] != [section] or got != want:
-        bad = _first_difference(want, got, name)
-        raise InvalidInput(f"[{section}] {bad}: supervisor would not read this value as given")
-    return text
 
 
 class SupervisorConf:
@@ -174,9 +99,9 @@ class SupervisorConf:
         """
         if name not in self._sections and name != _DEFAULT:
             raise KeyError(name)
-        values = _read_values(self._sections.get(_DEFAULT, {}))
+        values = read_values(self._sections.get(_DEFAULT, {}))
         if name != _DEFAULT:
-            values.update(_read_values(self._sections[name]))
+            values.update(read_values(self._sections[name]))
         return values
 
     def programs(self) -> dict[str, dict[str, str]]:
@@ -209,9 +134,9 @@ class SupervisorConf:
             if not same or self.section(name) != after.section(name):
                 raise InvalidInput(f"{self.path}: editing [{touched[0]}] would change [{name}]")
         for name, want in (expected or {}).items():
-            got = _read_values(after._sections.get(name, {}))
+            got = read_values(after._sections.get(name, {}))
             if got != want:
-                bad = _first_difference(want, got, "options")
+                bad = first_difference(want, got, "options")
                 why = "supervisor would not read this value as given"
                 raise InvalidInput(f"{self.path}: [{name}] {bad}: {why}")
         self._lines, self._headers, self._sections = after._lines, after._headers, after._sections
@@ -279,7 +204,7 @@ class SupervisorConf:
         section = f"program:{name}"
         if section not in self._sections:
             raise InvalidInput(f"{self.path}: no [{section}] section to edit")
-        _check_options(section, options)
+        check_options(section, options)
         lines, absent = list(self._lines), dict[str, str]()
         for key, value in options.items():
             edited = set_value(lines, self.path, section, key, value)
@@ -288,7 +213,7 @@ class SupervisorConf:
             else:
                 lines = edited
         lines = append_options(lines, self.path, section, absent)
-        want = _read_values(self._sections[section])
+        want = read_values(self._sections[section])
         want.update((key.lower(), value) for key, value in options.items())
         self._replace(lines, (section,), {section: want})
 
@@ -308,7 +233,7 @@ class SupervisorConf:
         old_section, new_section = f"program:{old}", f"program:{new}"
         if old_section not in self._sections:
             raise InvalidInput(f"{self.path}: no [{old_section}] section to rename")
-        _check_name(new)
+        check_program_name(new)
         self._refuse_existing_group(new)
         for index, section in self._headers:
             listed = self.section(section).get("programs", "") if section[:6] == "group:" else ""
@@ -318,6 +243,6 @@ class SupervisorConf:
         lines = rename_section(self._lines, self.path, old, new)
         want = {
             key: renamed_log_value(value, old, new) if key in LOG_KEYS else value
-            for key, value in _read_values(self._sections[old_section]).items()
+            for key, value in read_values(self._sections[old_section]).items()
         }
         self._replace(lines, (old_section, new_section), {new_section: want})
