@@ -22,19 +22,10 @@ from typing import Any
 
 from ..config import Settings
 from ..errors import TargetError
+from ..registry.journal_file import JournalEntry, journal_path, read_journal
 from ..target import Target
 
 __all__ = ["Journal", "JournalEntry"]
-
-
-@dataclass
-class JournalEntry:
-    """One step's record: its files' backups and whatever its undo needs."""
-
-    step: str
-    state: str = "begun"
-    files: list[dict[str, Any]] = field(default_factory=list)
-    data: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -54,7 +45,7 @@ class Journal:
     @property
     def path(self) -> str:
         """Where the journal lives on the target."""
-        return posixpath.join(self.settings.journal_dir, "journal.json")
+        return journal_path(self.settings)
 
     @property
     def backup_dir(self) -> str:
@@ -64,25 +55,19 @@ class Journal:
     @classmethod
     def load(cls, target: Target, settings: Settings) -> Journal | None:
         """Read the journal a previous run left on the target, if any."""
-        path = posixpath.join(settings.journal_dir, "journal.json")
-        raw = target.read_optional(path)
-        if raw is None:
+        record = read_journal(target, settings)
+        if record is None:
             return None
-        try:
-            doc = json.loads(raw)
-            entries = [JournalEntry(**e) for e in doc["entries"]]
-            return cls(
-                target,
-                settings,
-                doc["procedure"],
-                doc["spec"],
-                doc["pid"],
-                doc["started"],
-                entries,
-                bool(doc.get("completed", False)),
-            )
-        except (ValueError, KeyError, TypeError) as exc:
-            raise TargetError(f"{path}: unreadable journal ({exc}); inspect it by hand") from exc
+        return cls(
+            target,
+            settings,
+            record.procedure,
+            record.spec,
+            record.pid,
+            record.started,
+            record.entries,
+            record.completed,
+        )
 
     def begin(self, step: str, paths: list[str]) -> JournalEntry:
         """Back up ``paths`` and record that ``step`` is about to change them."""

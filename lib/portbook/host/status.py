@@ -17,8 +17,8 @@ import time
 from dataclasses import asdict, dataclass
 
 from ..config import Settings
-from ..engine.journal import Journal
 from ..errors import PortbookError, TargetError
+from ..registry.journal_file import read_journal
 from ..registry.system import ConfFile, System
 from ..target import Listener, Target
 from .probes import owns_port
@@ -149,7 +149,7 @@ def read_status(target: Target, system: System, *, pending: bool = False) -> Sta
 def pending_run(target: Target, settings: Settings) -> str | None:
     """What the journal of a run that is not going on any more asks the operator to decide."""
     try:
-        journal = Journal.load(target, settings)
+        journal = read_journal(target, settings)
     except PortbookError as exc:
         return f"{exc}: undo it with invoke service.rollback once inspected"
     if journal is None:
