@@ -25,7 +25,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from portbook.errors import InvalidInput, ParseError
-from portbook.fleet.inventory import Host, Inventory, check_name, expand_groups, host_from_vars
+
+from .hosts import Host, Inventory, check_name, expand_groups, host_from_vars
 
 __all__ = ["ANSIBLE_VARIABLES", "parse_ansible"]
 
