@@ -38,7 +38,7 @@ __all__ = [
 
 @dataclass
 class CliRun:
-    """One finished ``python -m portbook TASK ... --json`` subprocess."""
+    """One finished ``python -m playbooks TASK ... --json`` subprocess."""
 
     argv: list[str]
     wall: float
@@ -80,8 +80,8 @@ class CliRun:
 
 
 def run_cli(task: str, *args: str, root: str, timeout: float = 300) -> CliRun:
-    """Run ``python -m portbook TASK ARGS --root ROOT --json`` from ROOT and time it."""
-    argv = [sys.executable, "-m", "portbook", task, *args, "--root", root, "--json"]
+    """Run ``python -m playbooks TASK ARGS --root ROOT --json`` from ROOT and time it."""
+    argv = [sys.executable, "-m", "playbooks", task, *args, "--root", root, "--json"]
     started = time.monotonic()
     t0 = time.perf_counter()
     done = subprocess.run(
@@ -92,9 +92,9 @@ def run_cli(task: str, *args: str, root: str, timeout: float = 300) -> CliRun:
 
 
 def portbook_tasks() -> set[str]:
-    """The task names ``python -m portbook --list`` shows now."""
+    """The task names ``python -m playbooks --list`` shows now."""
     done = subprocess.run(
-        [sys.executable, "-m", "portbook", "--list"],
+        [sys.executable, "-m", "playbooks", "--list"],
         cwd=REPO,
         env=cli_env(),
         capture_output=True,

@@ -4,7 +4,7 @@
   ``copy``, ``blockinfile``, ``command: supervisorctl update NAME``, ``wait_for``), run by
   ``ansible-playbook -c local`` against the copy (the ``bench`` extra installs it).
 * **Restart script**: the manual's way. The four edits are made by this script (the same
-  lines the playbook writes), then ``python -m portbook supervisor.restart --use-script``
+  lines the playbook writes), then ``python -m playbooks supervisor.restart --use-script``
   runs the system's own ``scripts/MASTER_RESTART.sh`` (shut supervisord down, start it
   again) and waits until every program runs and owns its port.
 
@@ -200,7 +200,7 @@ def edit_by_hand(root: str, spec: Spec) -> None:
 
 
 def run_restart_script(root: str, spec: Spec) -> Timed:
-    """Time the four edits plus ``python -m portbook supervisor.restart --use-script``."""
+    """Time the four edits plus ``python -m playbooks supervisor.restart --use-script``."""
     started = time.perf_counter()
     edit_by_hand(root, spec)
     run = run_cli("supervisor.restart", "--use-script", root=root)

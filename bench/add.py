@@ -7,11 +7,11 @@ category, description, script and ``[program:bench_svc]`` text), each on a fresh
 copy (five services under their own supervisord) on the same block of ports, the order
 rotating from round to round:
 
-* **portbook**: ``python -m portbook service.add --name bench_svc --port P ... --json``,
+* **portbook**: ``python -m playbooks service.add --name bench_svc --port P ... --json``,
   per-step seconds from its JSON;
 * **Ansible**: ``bench/ansible/add_service.yml`` through ``ansible-playbook -c local``
   (``lineinfile``, ``copy``, ``blockinfile``, ``supervisorctl update``, ``wait_for``);
-* **restart script**: the four edits, then ``python -m portbook supervisor.restart
+* **restart script**: the four edits, then ``python -m playbooks supervisor.restart
   --use-script`` (the system's ``MASTER_RESTART.sh``, then the same verification).
 
 Each is timed as a whole process (wall time) while a thread TCP-connects to every other
@@ -101,9 +101,9 @@ def _wall(argv: Sequence[str], cwd: str) -> float:
 
 
 def startup_seconds(cwd: str, reps: int = 3) -> tuple[float, float]:
-    """Median wall time of ``python -c pass`` and of ``python -m portbook --version``."""
+    """Median wall time of ``python -c pass`` and of ``python -m playbooks --version``."""
     bare = [_wall([sys.executable, "-c", "pass"], cwd) for _ in range(reps)]
-    full = [_wall([sys.executable, "-m", "portbook", "--version"], cwd) for _ in range(reps)]
+    full = [_wall([sys.executable, "-m", "playbooks", "--version"], cwd) for _ in range(reps)]
     return median(bare), median(full)
 
 

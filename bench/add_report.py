@@ -121,7 +121,7 @@ def header(stamp: Stamp, runs: int, base: int) -> list[str]:
         "and the script and `[program:bench_svc]` text portbook writes (read off an untimed",
         "warm-up add).",
         "",
-        "- **portbook**: `python -m portbook service.add --name bench_svc --port P --category",
+        "- **portbook**: `python -m playbooks service.add --name bench_svc --port P --category",
         "  watchdog --description D --json`; it returns after supervisor's `startsecs` and its",
         "  own check that the new pid owns the port.",
         "- **Ansible**: `bench/ansible/add_service.yml` through `ansible-playbook -c local`,",
@@ -169,7 +169,7 @@ def portbook_tables(ok: Sequence[Attempt]) -> list[str]:
         ("floor: supervisor startsecs", lambda a: a.startsecs),
         ("smoke test's own listen (psutil poll)", lambda a: a.smoke_listen),
         ("smoke test's own stop", lambda a: a.smoke_stop),
-        ("`python -m portbook --version` (start-up + imports)", lambda a: a.startup),
+        ("`python -m playbooks --version` (start-up + imports)", lambda a: a.startup),
         ("`python -c pass` (bare interpreter)", lambda a: a.bare_python),
     ]
     out += [f"| {label} | {ms([get(a) for a in ok])} |" for label, get in rows]

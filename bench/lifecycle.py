@@ -21,7 +21,7 @@ other on that copy, the real commands an operator runs, each in a subprocess wit
    ``ROOT/.run/supervisord.pid``) so its services run on as orphans, then the same
    measures as the restart, plus whether the orphans are gone afterwards.
 
-Steps 3 and 4 run only when ``python -m portbook --list`` shows the task; otherwise
+Steps 3 and 4 run only when ``python -m playbooks --list`` shows the task; otherwise
 they print "skipped: task not available". Everything is torn down after each run:
 supervisord shut down, leftover processes whose cwd is inside the copy killed, the
 folder removed; at the end the script checks nothing of its copies is left.

@@ -176,7 +176,7 @@ def header(stamp: Stamp, runs: int, ports: tuple[int, int], timing: tuple[float,
         f"`python bench/lifecycle.py --runs N --write`: each of {runs} runs installs a fresh",
         "demo copy (five services under their own supervisord, ports in "
         f"{ports[0]}-{ports[1]}) and runs, one after",
-        "the other on that copy, the real commands below, each as `python -m portbook TASK ...",
+        "the other on that copy, the real commands below, each as `python -m playbooks TASK ...",
         "--root ROOT --json` in a subprocess (wall time of the whole process; per-step seconds",
         f"from its JSON). Threads TCP-connect to the services' ports every {interval * 1000:g} ms",
         f"from {lead:g} s before each command to {tail:g} s after it. For modify and remove, a",

@@ -1,4 +1,7 @@
-"""The ``portbook`` console script: the same tasks as ``invoke``, run from any folder.
+"""The ``portbook`` console script's Program: the same tasks as ``invoke``, run from any folder.
+
+The entry point itself (``portbook``, ``python -m playbooks``) is :mod:`playbooks.cli`: it
+gives this Program the task namespace, which the library does not import.
 
 Like Fabric's ``fab``, it adds a core ``-H/--hosts`` flag: ``portbook -H demo
 service.add --name X`` runs the task on the inventory's ``demo`` group, as
@@ -21,7 +24,7 @@ from typing import Any, TextIO, cast
 
 from invoke import Argument, Exit, ParseError, Program
 
-__all__ = ["PortbookProgram", "guard_std_streams", "main", "program", "quiet_closed_pipes"]
+__all__ = ["RUNNER_FLAGS", "PortbookProgram", "guard_std_streams", "quiet_closed_pipes"]
 
 RUNNER_FLAGS = frozenset(
     {
@@ -108,27 +111,6 @@ class PortbookProgram(Program):
     def task_list_opener(self, extra: str = "") -> str:
         """``Tasks:`` rather than invoke's ``Subcommands:``."""
         return "Tasks" + (f" ({extra})" if extra else "")
-
-
-def program() -> Program:
-    """A portbook Program over portbook's namespace (playbooks)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    from playbooks import namespace
-
-    try:
-        current = version("portbook")
-    except PackageNotFoundError:
-        current = "dev"
-    return PortbookProgram(
-        namespace=namespace(), name="portbook", binary="portbook", version=current
-    )
-
-
-def main() -> None:
-    """Entry point: ``portbook service.add --name X`` in the system's root."""
-    guard_std_streams()
-    program().run()
 
 
 class _PipeGuard:

@@ -89,9 +89,9 @@ class DemoSystem:
         return out
 
     def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        """Run ``python -m portbook ARGS --root ROOT`` as an operator would."""
+        """Run ``python -m playbooks ARGS --root ROOT`` as an operator would."""
         return subprocess.run(
-            [sys.executable, "-m", "portbook", *args, "--root", self.root],
+            [sys.executable, "-m", "playbooks", *args, "--root", self.root],
             capture_output=True,
             text=True,
             timeout=timeout,

@@ -185,7 +185,7 @@ def test_console_script_runs_the_same_tasks_from_the_system_root(demo: DemoSyste
 
 def test_python_dash_m_portbook_lists_the_tasks() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "portbook", "--list"],
+        [sys.executable, "-m", "playbooks", "--list"],
         capture_output=True,
         text=True,
         env=cli_env(),

@@ -1,6 +1,6 @@
 """The operator's first hour on a real demo: remove then doctor, list's problems, rollback's words.
 
-Every test drives a real supervisord through ``python -m portbook`` as an operator would.
+Every test drives a real supervisord through ``python -m playbooks`` as an operator would.
 """
 
 from __future__ import annotations

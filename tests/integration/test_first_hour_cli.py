@@ -18,10 +18,10 @@ from .conftest import REPO, DemoSystem, cli_env, make_demo, teardown_demo, wait_
 
 pytestmark = pytest.mark.integration
 
-PORTBOOK = [sys.executable, "-m", "portbook"]
+PORTBOOK = [sys.executable, "-m", "playbooks"]
 INVOKE = [sys.executable, "-m", "invoke"]
 ENTRIES = {"portbook": PORTBOOK, "invoke": INVOKE}
-"""Both ways in: the console script (``python -m portbook``) and ``invoke`` over tasks.py."""
+"""Both ways in: the console script (``python -m playbooks``) and ``invoke`` over tasks.py."""
 
 # a foreign server whose command line has newlines, as `python3 -c "$(cat <<EOF ...)"` makes
 NEWLINE_SERVER = (

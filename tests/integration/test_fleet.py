@@ -95,8 +95,8 @@ class Fleet:
     def cli(
         self, *args: str, hosts: str = "demo", timeout: float = 240
     ) -> subprocess.CompletedProcess[str]:
-        """``python -m portbook TASK ... --inventory INV --hosts HOSTS`` as the operator runs it."""
-        argv = [sys.executable, "-m", "portbook", *args, "--inventory", str(self.inventory)]
+        """``python -m playbooks TASK ... --inventory INV --hosts HOSTS`` as an operator runs it."""
+        argv = [sys.executable, "-m", "playbooks", *args, "--inventory", str(self.inventory)]
         argv += ["--hosts", hosts]
         return subprocess.run(
             argv, capture_output=True, text=True, env=cli_env(), timeout=timeout, cwd=REPO
@@ -308,7 +308,7 @@ def test_an_unreachable_host_is_reported_as_such_and_the_others_still_answer(
     ghost = f"  ghost: {{address: 127.0.0.1, port: {closed}, root: /srv/ghost}}\n"
     inventory = tmp_path / "inventory.yaml"
     inventory.write_text(text.replace("hosts:\n", "hosts:\n" + ghost, 1))
-    argv = [sys.executable, "-m", "portbook", "supervisor.status", "--inventory", str(inventory)]
+    argv = [sys.executable, "-m", "playbooks", "supervisor.status", "--inventory", str(inventory)]
     done = subprocess.run(
         [*argv, "--hosts", "all", "--json"], capture_output=True, text=True, env=cli_env()
     )
@@ -355,7 +355,7 @@ def test_an_ansible_inventory_of_the_same_fleet_drives_it_as_it_is(
     }
     inventory = tmp_path / "hosts.yml"
     inventory.write_text(yaml.safe_dump(doc))
-    argv = [sys.executable, "-m", "portbook", "-H", "trading", "-I", str(inventory)]
+    argv = [sys.executable, "-m", "playbooks", "-H", "trading", "-I", str(inventory)]
     done = subprocess.run(
         [*argv, "service.list", "--json"], capture_output=True, text=True, env=cli_env()
     )
@@ -375,7 +375,7 @@ def test_unknown_host_keys_are_refused_unless_accepted_and_a_changed_key_always(
         fleet.inventory.read_text().replace(str(fleet.sim.known_hosts), str(known))
     )
     node = fleet.nodes[0]
-    argv = [sys.executable, "-m", "portbook", "supervisor.status", "--inventory", str(inventory)]
+    argv = [sys.executable, "-m", "playbooks", "supervisor.status", "--inventory", str(inventory)]
     argv += ["--hosts", node.name, "--json"]
 
     def status(*flags: str) -> dict[str, Any]:
@@ -410,7 +410,7 @@ def test_hostile_values_are_refused_or_passed_through_literally_never_run(
     evil = f"  evil: {{address: {fleet.nodes[0].host.address}, root: '/tmp/{shell}'}}\n"
     inventory = tmp_path / "inventory.yaml"
     inventory.write_text(text.replace("hosts:\n", "hosts:\n" + evil, 1))
-    argv = [sys.executable, "-m", "portbook", "service.list", "--inventory", str(inventory)]
+    argv = [sys.executable, "-m", "playbooks", "service.list", "--inventory", str(inventory)]
     done = subprocess.run([*argv, "--hosts", "evil"], capture_output=True, text=True, env=cli_env())
     assert done.returncode != 0
     described = fleet.cli(
@@ -433,7 +433,7 @@ def test_a_controller_killed_mid_run_leaves_every_host_recoverable_by_rollback(
     fleet: Fleet,
 ) -> None:
     before = fleet.snapshot()
-    argv = [sys.executable, "-m", "portbook", "service.add", "--name", "orphan_probe"]
+    argv = [sys.executable, "-m", "playbooks", "service.add", "--name", "orphan_probe"]
     argv += ["--serial", "3", "--inventory", str(fleet.inventory), "--hosts", "demo"]
     run = subprocess.Popen(
         argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=cli_env()
@@ -500,7 +500,7 @@ def test_a_host_cut_off_mid_run_is_recovered_from_its_journal_by_rollback(fleet:
     node = fleet.nodes[2]
     files, states = node.files(), node.states()
     node.target.close()  # our own login dies with sshd too; log in again afterwards
-    argv = [sys.executable, "-m", "portbook", "service.add", "--name", "cut_probe"]
+    argv = [sys.executable, "-m", "playbooks", "service.add", "--name", "cut_probe"]
     argv += ["--inventory", str(fleet.inventory), "--hosts", node.name]
     run = subprocess.Popen(
         argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env()

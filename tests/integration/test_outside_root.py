@@ -1,6 +1,6 @@
 """Every task outside a system root: exit 2, what the folder lacks and how to point portbook right.
 
-Run as an operator would, ``python -m portbook TASK`` with ``--root /nonexistent`` and
+Run as an operator would, ``python -m playbooks TASK`` with ``--root /nonexistent`` and
 from an empty folder as the current directory.
 """
 
@@ -35,7 +35,7 @@ HINT = "run portbook from the system's root, pass --root DIR, or set portbook.ro
 
 def _run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "portbook", *args],
+        [sys.executable, "-m", "playbooks", *args],
         capture_output=True,
         text=True,
         timeout=60,

@@ -85,7 +85,7 @@ def test_use_script_runs_the_operators_script_without_supervisor_on_path(
         shutil.which("supervisorctl", path=path) is shutil.which("supervisord", path=path) is None
     )
     result = subprocess.run(
-        [sys.executable, "-m", "portbook", "supervisor.restart", "--use-script", "--json"],
+        [sys.executable, "-m", "playbooks", "supervisor.restart", "--use-script", "--json"],
         capture_output=True,
         text=True,
         timeout=180,

@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 from invoke import Collection
 from invoke.main import program as invoke_program
-from portbook.cli import RUNNER_FLAGS, program
+from portbook.cli import RUNNER_FLAGS
 
 from playbooks import namespace as playbooks_namespace
 from playbooks._flags import SHORT_FLAGS, PortbookTask
+from playbooks.cli import program
 from tests.unit.cli_support import REPO, run_program
 
 pytestmark = pytest.mark.usefixtures("_in_repo")

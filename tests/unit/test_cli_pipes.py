@@ -14,9 +14,9 @@ from tests.unit.cli_support import PYTHON, assert_quiet, into_closed_pipe
 @pytest.mark.parametrize(
     "argv",
     [
-        [PYTHON, "-m", "portbook", "--help"],
-        [PYTHON, "-m", "portbook", "--list"],
-        [PYTHON, "-m", "portbook", "service.add", "--help"],
+        [PYTHON, "-m", "playbooks", "--help"],
+        [PYTHON, "-m", "playbooks", "--list"],
+        [PYTHON, "-m", "playbooks", "service.add", "--help"],
         [PYTHON, "-m", "invoke", "--list"],
         [PYTHON, "-m", "invoke", "doctor", "-h"],
     ],
@@ -28,7 +28,7 @@ def test_help_and_lists_into_a_closed_pipe_exit_0_without_a_traceback(argv: list
 
 
 def test_a_refusal_into_a_closed_pipe_keeps_its_exit_code() -> None:
-    done = into_closed_pipe([PYTHON, "-m", "portbook", "service.add", "--json"])
+    done = into_closed_pipe([PYTHON, "-m", "playbooks", "service.add", "--json"])
     assert_quiet(done)
     assert done.returncode == 2
 

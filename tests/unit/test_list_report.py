@@ -85,7 +85,7 @@ def test_a_completed_run_kept_for_fleet_rollback_asks_for_a_decision() -> None:
 def test_the_journal_of_a_run_still_holding_the_lock_is_not_pending() -> None:
     target, _ = _up()
     _leave_journal(target)
-    target.add_process(4321, ["python", "-m", "portbook", "service.add"], cwd=ROOT)
+    target.add_process(4321, ["python", "-m", "playbooks", "service.add"], cwd=ROOT)
     target.put(f"{ROOT}/.portbook/lock", "4321 2024-01-01T00:00:00\n")
     code, _, doc = _list(target)
     assert code == 0 and doc["pending"] is None

@@ -79,7 +79,7 @@ def test_children_of_a_proven_process_are_ours_too() -> None:
 
 def test_portbooks_own_chain_and_pid_1_are_never_ours() -> None:
     target = make_consistent()
-    target.add_process(300, ["python", "-m", "portbook"], cwd=ROOT)
+    target.add_process(300, ["python", "-m", "playbooks"], cwd=ROOT)
     target.listen(8001, 300)
     target.own = {300}
     target.add_process(1, ["init"], cwd="/")

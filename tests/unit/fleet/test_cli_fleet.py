@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[3]
 
 def portbook(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "lib"), str(REPO)]))
-    argv = [sys.executable, "-m", "portbook", *args]
+    argv = [sys.executable, "-m", "playbooks", *args]
     return subprocess.run(argv, capture_output=True, text=True, env=env, cwd=cwd, timeout=60)
 
 
