@@ -18,7 +18,8 @@ from portbook.sim.demo import (
     is_demo_copy,
     prepare_demo,
 )
-from portbook.sim.fleet import demo_fleet_down, demo_fleet_up, fleet_table
+from portbook.sim.demo_fleet import demo_fleet_down, demo_fleet_up
+from portbook.sim.fleet import fleet_table
 from portbook.sim.hosts import skip_reason
 
 from ._common import open_local

@@ -44,13 +44,11 @@ from .hosts import (
 )
 
 __all__ = [
-    "DEMO_FLEET",
     "SUPERVISORD",
     "SimFleet",
     "add_known_host",
+    "check_trusted",
     "create_fleet",
-    "demo_fleet_down",
-    "demo_fleet_up",
     "destroy_fleet",
     "destroy_from_state",
     "fixed_layout",
@@ -61,8 +59,6 @@ __all__ = [
     "write_state",
 ]
 
-DEMO_FLEET = Path("/tmp/portbook-fleet")
-"""Where ``invoke demo.fleet-up`` builds the demo fleet."""
 SUPERVISORD = f"{sys.executable} -m supervisor.supervisord"
 """How hosts run supervisord: this interpreter's (the filesystem is shared)."""
 FIXED_MAX = 64
@@ -133,7 +129,7 @@ def create_fleet(
             f"a simulated fleet has 1 to {FIXED_MAX if fixed else 200} hosts, not {count}"
         )
     if folder.exists():
-        _check_trusted(folder)
+        check_trusted(folder)
         if any(folder.iterdir()):
             raise Refused(f"{folder} is not empty")
     folder.mkdir(mode=0o755, parents=True, exist_ok=True)
@@ -243,7 +239,7 @@ def destroy_from_state(path: Path) -> list[str]:
         return []
     base = path.parent
     for item in (path, base):
-        _check_trusted(item)
+        check_trusted(item)
     hosts = json.loads(path.read_text())["hosts"]
     for host in hosts:
         names_ok = all(_NAME.fullmatch(str(host[k])) for k in ("netns", "veth"))
@@ -254,44 +250,11 @@ def destroy_from_state(path: Path) -> list[str]:
     return [str(h["name"]) for h in hosts]
 
 
-def _check_trusted(path: Path) -> None:
+def check_trusted(path: Path) -> None:
+    """Refused unless ``path`` is this user's, no symlink, and writable by no one else."""
     info = path.lstat()
     if stat.S_ISLNK(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o022:
         raise Refused(f"{path} is a symlink, not yours, or writable by others: not touched")
-
-
-def demo_fleet_up(count: int = 3, *, fresh: bool = False, folder: Path = DEMO_FLEET) -> SimFleet:
-    """Build the fixed demo fleet ``pb-demo-1..N`` in ``folder`` with its inventory and state.
-
-    Refused when a fleet is already there, unless ``fresh`` (take it down first).
-    """
-    state = folder / "fleet.json"
-    if fresh:
-        destroy_from_state(state)
-        for i in range(1, FIXED_MAX + 1):  # left by a fleet-up killed before its state was written
-            netns, veth = fixed_layout(i)[2:]
-            if os.path.exists(f"/run/netns/{netns}"):
-                stop_host_by_name(netns, veth)
-        if folder.exists():
-            _check_trusted(folder)
-            shutil.rmtree(folder)
-    elif state.exists():
-        raise Refused(f"a demo fleet is already up ({state}): run demo.fleet-down, or use --fresh")
-    elif folder.exists():
-        raise Refused(f"{folder} exists but holds no fleet state: use --fresh to clear it")
-    fleet = create_fleet(count, folder, fixed=True, name_prefix="pb-demo")
-    try:
-        write_inventory(fleet, fleet.inventory, groups={"canary": fleet.names[:1]})
-        write_state(fleet, state)
-    except BaseException:
-        destroy_fleet(fleet)
-        raise
-    return fleet
-
-
-def demo_fleet_down(folder: Path = DEMO_FLEET) -> list[str]:
-    """Tear the demo fleet down from ``folder/fleet.json``; its hosts' names ([] if none)."""
-    return destroy_from_state(folder / "fleet.json")
 
 
 def fleet_table(fleet: SimFleet) -> list[str]:
