@@ -109,7 +109,9 @@ def listening() -> Iterator[int]:
         yield sock.getsockname()[1]
 
 
-@pytest.mark.parametrize("name", ["ssh_remote.py", "ssh_remote_facts.py", "ssh_remote_files.py"])
+@pytest.mark.parametrize(
+    "name", ["ssh_remote.py", "ssh_remote_facts.py", "ssh_remote_files.py", "ssh_remote_spawn.py"]
+)
 def test_the_remote_program_is_python_3_7_and_imports_nothing_from_portbook(name: str) -> None:
     source = resources.files("portbook.target").joinpath(name).read_text()
     tree = ast.parse(source, feature_version=(3, 7))

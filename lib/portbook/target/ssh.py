@@ -3,7 +3,7 @@
 Agentless: the host needs sshd, a POSIX login shell, python3, supervisord and
 the system; nothing is installed. At its first call the connection starts one
 Python process on the host (``ssh_exec.Remote``): the program (``ssh_remote``,
-``ssh_remote_files``, ``ssh_remote_facts``) is sent over the channel, and each
+``ssh_remote_files``, ``ssh_remote_facts``, ``ssh_remote_spawn``) is sent over the channel, and each
 file read or atomic write, probe, signal, spawn or XML-RPC call to supervisord
 is one JSON line each way, however much it reads: one shell and one Python
 start per connection, not per call. (SFTP was used for files at first; a write

@@ -1,12 +1,12 @@
 """Remote calls over one Fabric Connection: host keys, the program sent, the command, the reply.
 
 A call is one SSH command, ``exec PYTHON -c PROGRAM REQUEST``: PROGRAM joins
-``ssh_remote_facts`` and ``ssh_remote`` (their source, as files in this
-package), REQUEST is JSON, and the one JSON line that comes back is the reply.
-Every value reaches the remote shell through ``shlex.quote``; paths, names and
-argv travel inside the JSON, so nothing the operator typed is ever parsed by a
-shell. ``exec`` replaces the login shell, so each call costs one shell start
-(the host's rc files) plus one Python start.
+``ssh_remote_facts``, ``ssh_remote_files``, ``ssh_remote_spawn`` and ``ssh_remote``
+(their source, as files in this package), REQUEST is JSON, and the one JSON line
+that comes back is the reply. Every value reaches the remote shell through
+``shlex.quote``; paths, names and argv travel inside the JSON, so nothing the
+operator typed is ever parsed by a shell. ``exec`` replaces the login shell, so each
+call costs one shell start (the host's rc files) plus one Python start.
 
 The lock is the one call that stays open: its program goes in on stdin (so the
 holder's command line stays short), its reply comes back, and closing its stdin
@@ -58,9 +58,11 @@ F={{"__name__": "portbook_remote_facts"}}
 exec(compile({facts!r}, "ssh_remote_facts.py", "exec"), F)
 W={{"__name__": "portbook_remote_files"}}
 exec(compile({files!r}, "ssh_remote_files.py", "exec"), W)
+S={{"__name__": "portbook_remote_spawn"}}
+exec(compile({spawn!r}, "ssh_remote_spawn.py", "exec"), S)
 A={{"__name__": "portbook_remote"}}
 exec(compile({actions!r}, "ssh_remote.py", "exec"), A)
-sys.exit(A["main"](sys.argv, dict(F["OPS"], **W["OPS"], **A["OPS"])))
+sys.exit(A["main"](sys.argv, dict(F["OPS"], **W["OPS"], **S["OPS"], **A["OPS"])))
 """
 
 _PROGRAM: list[str] = []
@@ -76,13 +78,14 @@ class RemoteError(Exception):
 
 
 def program() -> str:
-    """The Python program a call runs on the host (the three remote modules, loaded in order)."""
+    """The Python program a call runs on the host (the four remote modules, loaded in order)."""
     if not _PROGRAM:
         here = resources.files(__package__ or "portbook.target")
         facts = here.joinpath("ssh_remote_facts.py").read_text(encoding="utf-8")
         files = here.joinpath("ssh_remote_files.py").read_text(encoding="utf-8")
+        spawn = here.joinpath("ssh_remote_spawn.py").read_text(encoding="utf-8")
         actions = here.joinpath("ssh_remote.py").read_text(encoding="utf-8")
-        _PROGRAM.append(_LOADER.format(facts=facts, files=files, actions=actions))
+        _PROGRAM.append(_LOADER.format(facts=facts, files=files, spawn=spawn, actions=actions))
     return _PROGRAM[0]
 
 

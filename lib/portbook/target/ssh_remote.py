@@ -1,22 +1,24 @@
 """The program SshTarget runs ON THE HOST: JSON requests in, one JSON reply line each out.
 
-Nothing is installed on the host. ``ssh_exec.program()`` joins this file and
-``ssh_remote_facts`` into one program sent over the SSH channel; the request is
-a JSON object ``{"op": ..., ...}`` and the reply one JSON line on stdout:
-``{"ok": RESULT}`` or ``{"error": TEXT, "kind": KIND}``. ``serve`` answers
-requests read from stdin, one per line, for as long as the connection lasts, so
-a call is one round trip on an open channel, not a new shell and Python.
+Nothing is installed on the host. ``ssh_exec.program()`` joins ``ssh_remote_facts``,
+``ssh_remote_files``, ``ssh_remote_spawn`` and this file into one program sent over
+the SSH channel; the request is a JSON object ``{"op": ..., ...}`` and the reply one
+JSON line on stdout: ``{"ok": RESULT}`` or ``{"error": TEXT, "kind": KIND}``.
+``serve`` answers requests read from stdin, one per line, for as long as the
+connection lasts, so a call is one round trip on an open channel, not a new shell
+and Python.
 
-This file holds the actions (run, spawn, XML-RPC relay, lock, glob) and
-``main``; the facts (processes, sockets) are in ``ssh_remote_facts``. Standard
-library only, Python 3.7 or later, no imports from portbook: on the host this
-file is executed on its own.
+This file holds the actions (run, XML-RPC relay, lock, glob) and ``main``; the
+facts (processes, sockets) are in ``ssh_remote_facts``, the files in
+``ssh_remote_files``, starting, signalling and reaping processes in
+``ssh_remote_spawn``. Standard library only, Python 3.7 or later, no imports from
+portbook: on the host each file is executed on its own.
 
 Two requests outlive their reply. ``acquire`` flocks a folder for the serving
 process until ``release``, or until the process ends (stdin at EOF: the
 controller let go, or its SSH connection died; the kernel drops the flock).
-``spawn`` leaves a waiter process that reaps the new process and writes its exit
-code for ``exit_code``.
+``spawn`` (``ssh_remote_spawn``) leaves a waiter process that reaps the new process
+and writes its exit code for ``exit_code``.
 """
 
 from __future__ import annotations
@@ -32,16 +34,6 @@ from typing import Any
 
 # Other modules are imported where they are used: a short-lived program (the unit tests,
 # a one-off request) should not pay ~20 ms for http.client, subprocess or tempfile.
-
-WAITER = (
-    "import os,sys\n"
-    "p=int(sys.argv[1]);s=os.waitpid(p,0)[1]\n"
-    "c=-os.WTERMSIG(s) if os.WIFSIGNALED(s) else os.WEXITSTATUS(s)\n"
-    "t=sys.argv[2]+'.tmp'\n"
-    "with open(t,'w') as f:f.write(str(c))\n"
-    "os.rename(t,sys.argv[2])\n"
-)
-"""What the spawn reaper execs into (a short command line in ps): wait, record the code."""
 
 
 class Fail(Exception):
@@ -90,91 +82,6 @@ def op_run(req: dict[str, Any]) -> dict[str, Any]:
         "stdout": done.stdout.decode("utf-8", "replace"),
         "stderr": done.stderr.decode("utf-8", "replace"),
     }
-
-
-def _exec_child(req: dict[str, Any], errors: int) -> None:
-    """In the new process: own session, cwd, log, user, then exec; report failure on ``errors``."""
-    try:
-        os.setsid()
-        os.chdir(req["cwd"])
-        log = os.open(req["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
-        null = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(null, 0)
-        os.dup2(log, 1)
-        os.dup2(log, 2)
-        user = req.get("user")
-        if user and os.geteuid() == 0:
-            import pwd
-
-            entry = pwd.getpwnam(user)
-            os.initgroups(user, entry.pw_gid)
-            os.setgid(entry.pw_gid)
-            os.setuid(entry.pw_uid)
-        os.execvpe(req["argv"][0], req["argv"], req["env"])
-    except BaseException as exc:  # anything: report it, never return into the reaper's code
-        text = getattr(exc, "strerror", None) or str(exc)
-        os.write(errors, text.encode("utf-8", "replace"))
-    finally:
-        os._exit(127)
-
-
-def _read_all(fd: int) -> bytes:
-    data = b""
-    while True:
-        chunk = os.read(fd, 4096)
-        if not chunk:
-            return data
-        data += chunk
-
-
-def _reap(req: dict[str, Any], report: int, status: str) -> None:
-    """In the reaper: start the process, report its pid, then exec into the waiter."""
-    os.setsid()
-    os.chdir("/")
-    null = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):  # let go of the SSH channel so the launcher's command can end
-        os.dup2(null, fd)
-    err_r, err_w = os.pipe()  # close-on-exec: EOF without data means the exec worked
-    child = os.fork()
-    if child == 0:
-        os.close(err_r)
-        _exec_child(req, err_w)
-    os.close(err_w)
-    failure = _read_all(err_r)
-    if failure:
-        os.waitpid(child, 0)
-        os.write(report, json.dumps({"error": failure.decode("utf-8", "replace")}).encode())
-        os._exit(0)
-    os.write(report, json.dumps({"pid": child}).encode())
-    os.close(report)
-    os.execv(sys.executable, [sys.executable, "-c", WAITER, str(child), status])
-
-
-def op_spawn(req: dict[str, Any]) -> dict[str, Any]:
-    """Start a command in its own session, output appended to ``log``; its pid and waiter.
-
-    The launcher (this process) forks a reaper, which forks the command and
-    then becomes the waiter that records its exit code in ``dir/status``.
-    """
-    import tempfile
-
-    folder = tempfile.mkdtemp(prefix="portbook-spawn-")
-    read_end, write_end = os.pipe()
-    reaper = os.fork()
-    if reaper == 0:
-        try:
-            os.close(read_end)
-            _reap(req, write_end, os.path.join(folder, "status"))
-        finally:
-            os._exit(1)
-    os.close(write_end)
-    answer = json.loads(_read_all(read_end).decode() or '{"error": "the reaper died"}')
-    if "error" in answer:
-        with contextlib.suppress(OSError):
-            os.waitpid(reaper, 0)
-            os.rmdir(folder)
-        raise Fail("os", answer["error"])
-    return {"pid": answer["pid"], "waiter": reaper, "dir": folder}
 
 
 def op_glob(req: dict[str, Any]) -> list[str]:
@@ -307,7 +214,6 @@ OPS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "release": op_release,
     "rpc": op_rpc,
     "run": op_run,
-    "spawn": op_spawn,
 }
 
 

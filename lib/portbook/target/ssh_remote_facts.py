@@ -139,14 +139,6 @@ def _proc_listening() -> dict[str, tuple[int, str]]:
     return found
 
 
-def alive(pid: int) -> bool:
-    """True while ``pid`` exists and is not a zombie."""
-    try:
-        return _stat_fields(pid)[0] not in ("Z", "X")
-    except (OSError, IndexError):
-        return False
-
-
 # --- psutil readers --------------------------------------------------------------------------
 
 
@@ -266,41 +258,11 @@ def op_own_pids(req: dict[str, Any]) -> list[int]:
     return found
 
 
-def op_signal(req: dict[str, Any]) -> None:
-    """Signal one process; one already gone is fine."""
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(req["pid"], req["signum"])
-
-
-def op_exit_code(req: dict[str, Any]) -> int | None:
-    """A spawned process's exit code; None while it, or its waiter about to record it, runs.
-
-    ``dir`` is the folder the waiter writes ``status`` to (removed once read);
-    without it, as locally for a process portbook did not start: None while
-    alive, else 0. A waiter that died without recording gives -1.
-    """
-    pid, folder = req["pid"], req.get("dir")
-    if folder:
-        status = os.path.join(folder, "status")
-        with contextlib.suppress(OSError), open(status) as handle:
-            code = int(handle.read())
-            os.unlink(status)
-            os.rmdir(folder)
-            return code
-    if alive(pid):
-        return None
-    if folder and req.get("waiter") and alive(req["waiter"]):
-        return None
-    return -1 if folder else 0
-
-
 OPS = {
     "all_processes": op_all_processes,
     "descendants": op_descendants,
     "environ_of": op_environ_of,
-    "exit_code": op_exit_code,
     "listeners": op_listeners,
     "own_pids": op_own_pids,
     "process": op_process,
-    "signal": op_signal,
 }
