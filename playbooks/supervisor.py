@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 
 from invoke import Context
-from portbook.steps.restart import plan_restart, restart_system
+from portbook.commands.restart import plan_restart, restart_system
 
 from ._common import ROOT_HELP
 from ._flags import task

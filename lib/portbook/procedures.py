@@ -1,7 +1,18 @@
-"""The seed manual's procedures as data: ordered tuples of steps, read top to bottom."""
+"""The seed manual's procedures as data: ordered tuples of steps, read top to bottom.
+
+Every procedure portbook runs is here, by name: the service procedures (``ADD``,
+``MODIFY``, ``RENAME``, ``REMOVE``) and ``DOCTOR_FIX`` are reversible steps, run by
+:func:`portbook.commands.execute.execute`, which unwinds them on failure; the daemon
+procedures (``RESTART``, ``RESTART_SCRIPT``, ``RECOVER``) are irreversible actions, run
+by :func:`portbook.engine.operation.run_operation`, which stops where a failure happens
+and reports. ``MASTER_RESTART`` (the restart inside ``service.add --restart master``
+and its undo) is defined in :mod:`portbook.steps.restart`, which runs it from below
+this layer, and is named here so the manual is complete.
+"""
 
 from __future__ import annotations
 
+from .engine.operation import Action
 from .steps import (
     AddProgramSection,
     ApplyToSupervisor,
@@ -12,7 +23,13 @@ from .steps import (
     Step,
     VerifyOwnership,
 )
-from .steps.doctor_fix import DOCTOR_FIX
+from .steps.daemon import RemoveStaleFiles, ShutDownSupervisord, StopStrays
+from .steps.doctor_fix import (
+    MoveTmpLogs,
+    RegenerateFallback,
+    RewritePythonPorts,
+    RewriteShellPortArrays,
+)
 from .steps.doctor_gate import DoctorAfter, DoctorBefore
 from .steps.lifecycle import (
     DeleteCode,
@@ -35,8 +52,27 @@ from .steps.reapply import (
     SwapGroup,
     VerifyGone,
 )
+from .steps.restart import MASTER_RESTART
+from .steps.startup import (
+    CheckConfig,
+    CheckPortsFree,
+    RunRestartScript,
+    StartSupervisord,
+    VerifyServices,
+)
 
-__all__ = ["ADD", "MODIFY", "PROCEDURES", "REMOVE", "RENAME"]
+__all__ = [
+    "ADD",
+    "DOCTOR_FIX",
+    "MASTER_RESTART",
+    "MODIFY",
+    "PROCEDURES",
+    "RECOVER",
+    "REMOVE",
+    "RENAME",
+    "RESTART",
+    "RESTART_SCRIPT",
+]
 
 ADD: tuple[Step, ...] = (
     DoctorBefore(),  # doctor's static checks: the baseline
@@ -82,6 +118,41 @@ REMOVE: tuple[Step, ...] = (
     ApplyRemoval(),  # 4. supervisor re-reads its config
     VerifyGone(),  # 5. verify removal
     DoctorAfter(),
+)
+
+DOCTOR_FIX: tuple[Step, ...] = (
+    RegenerateFallback(),  # the manifest is primary: DEFAULT_PORTS follows it
+    RewritePythonPorts(),  # hardcoded Python ports -> get_port("NAME")
+    RewriteShellPortArrays(),  # PORTS=(...) in scripts -> the manifest's ports
+    MoveTmpLogs(),  # /tmp log paths -> logs/
+)
+
+# ``supervisor.restart``: the seed's scripts/MASTER_RESTART.sh, built in; refusals first.
+RESTART: tuple[Action, ...] = (
+    CheckConfig(agreement=False),  # supervisor's parser accepts the conf (else refuse)
+    ShutDownSupervisord(),  # graceful, then TERM, then KILL to its pid only
+    StopStrays(),  # the system's own processes still alive or on its ports
+    RemoveStaleFiles(),  # socket, pidfile
+    CheckPortsFree(),  # every manifest port, holders named
+    StartSupervisord(),
+    VerifyServices(),  # every program RUNNING, owning its port
+)
+
+# ``supervisor.restart --use-script``: the operator's own script, then the same verification.
+RESTART_SCRIPT: tuple[Action, ...] = (
+    RunRestartScript(),  # restart_script (scripts/MASTER_RESTART.sh), inside the root
+    VerifyServices(),
+)
+
+# EMERGENCY RECOVERY (``recover.emergency``), without the seed's ``pkill -f python``.
+RECOVER: tuple[Action, ...] = (
+    ShutDownSupervisord(),  # 1. stop supervisor (graceful, TERM, KILL: its pid only)
+    StopStrays(),  # 2. stop the system's own strays; foreign only with --kill-foreign
+    RemoveStaleFiles(),  #    stale socket, pidfile
+    CheckPortsFree(),  # 3. check port conflicts
+    CheckConfig(),  # 4. the configuration agrees
+    StartSupervisord(),  # 5. restart ...
+    VerifyServices(),  #    ... and verify every service
 )
 
 PROCEDURES: dict[str, tuple[Step, ...]] = {

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import signal
 
-from portbook.commands.recover import RECOVER, plan_recover, recover_system
+from portbook.commands.recover import plan_recover, recover_system
 from portbook.engine.audit import audit_path
 from portbook.engine.journal import Journal
+from portbook.procedures import RECOVER
 from portbook.target.fake import FakeTarget
 
 from .conftest import ROOT

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import signal
 
+from portbook.commands.restart import plan_restart, restart_system
+from portbook.procedures import RESTART
 from portbook.registry.system import read_system
-from portbook.steps.restart import (
-    RESTART,
-    master_restart,
-    plan_restart,
-    restart_system,
-    stop_process,
-)
+from portbook.steps.restart import master_restart, stop_process
 from portbook.target import ProcInfo, RunResult
 from portbook.target.fake import FakeTarget
 

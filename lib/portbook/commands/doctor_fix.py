@@ -24,10 +24,10 @@ from functools import partial
 from ..config import Settings
 from ..engine.runner import plan_all
 from ..model import Outcome, Plan, ServiceSpec
+from ..procedures import DOCTOR_FIX
 from ..registry.system import read_system
 from ..steps import Run, Step
 from ..steps.doctor_fix import (
-    DOCTOR_FIX,
     MoveTmpLogs,
     RegenerateFallback,
     RewritePythonPorts,

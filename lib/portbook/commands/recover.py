@@ -1,6 +1,6 @@
 """``recover.emergency``: the seed's EMERGENCY RECOVERY, scripted without its ``pkill -f python``.
 
-``RECOVER``, in order:
+``RECOVER`` (in :mod:`portbook.procedures`), in order:
 
 1. shut supervisord down: ``supervisor.shutdown``, then SIGTERM, then SIGKILL, to its
    own pid only (found by its socket, its pidfile or its command line);
@@ -22,43 +22,22 @@ was done.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Unpack
 
 from ..config import Settings
-from ..engine.operation import Action, OpResult, check_operation, run_operation
-from ..model import StepResult
-from ..steps.daemon import RemoveStaleFiles, ShutDownSupervisord, StopStrays
-from ..steps.startup import CheckConfig, CheckPortsFree, StartSupervisord, VerifyServices
+from ..engine.operation import OpResult, RunOptions, check_operation, run_operation
+from ..procedures import RECOVER
 from ..target import Target
 
-__all__ = ["RECOVER", "plan_recover", "recover_system"]
-
-OnStep = Callable[[StepResult], None]
-
-RECOVER: tuple[Action, ...] = (
-    ShutDownSupervisord(),  # 1. stop supervisor (graceful, TERM, KILL: its pid only)
-    StopStrays(),  # 2. stop the system's own strays; foreign only with --kill-foreign
-    RemoveStaleFiles(),  #    stale socket, pidfile
-    CheckPortsFree(),  # 3. check port conflicts
-    CheckConfig(),  # 4. the configuration agrees
-    StartSupervisord(),  # 5. restart ...
-    VerifyServices(),  #    ... and verify every service
-)
+__all__ = ["plan_recover", "recover_system"]
 
 
 def recover_system(
-    target: Target,
-    settings: Settings,
-    *,
-    kill_foreign: bool = False,
-    wait: bool = False,
-    on_step: OnStep = lambda r: None,
+    target: Target, settings: Settings, *, kill_foreign: bool = False, **run: Unpack[RunOptions]
 ) -> OpResult:
-    """Run the emergency recovery: locked, journaled, audited; never raises."""
+    """Run the emergency recovery (``RECOVER``): locked, journaled, audited; never raises."""
     options = {"kill_foreign": kill_foreign}
-    return run_operation(
-        target, settings, "recover", RECOVER, options=options, wait=wait, on_step=on_step
-    )
+    return run_operation(target, settings, "recover", RECOVER, options=options, **run)
 
 
 def plan_recover(target: Target, settings: Settings, *, kill_foreign: bool = False) -> OpResult:

@@ -16,9 +16,10 @@ holds nothing to undo.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict
 
 from ..config import Settings
 from ..errors import PortbookError, Refused
@@ -34,6 +35,7 @@ __all__ = [
     "Action",
     "Op",
     "OpResult",
+    "RunOptions",
     "check_operation",
     "perform",
     "plan_actions",
@@ -96,6 +98,13 @@ class Action(Protocol):
         """Nothing to undo (these actions cannot be reversed)."""
 
 
+class RunOptions(TypedDict, total=False):
+    """How :func:`run_operation` runs, as a command passes it on: lock wait, step callback."""
+
+    wait: bool
+    on_step: OnStep
+
+
 @dataclass
 class OpResult:
     """An operation's outcome plus what it found: the plans, the final status."""
@@ -152,21 +161,12 @@ def run_operation(
     """
     result = OpResult(Outcome(procedure, target.host), None)
     audit = AuditLog(target, settings, procedure)
-    try:
-        with root_lock(target, settings, wait=wait):
-            _clear_leftover(target, settings, audit)
-            op = result.op = _new_op(target, settings, procedure, options)
-            result.plans = plan_actions(op, actions)
-            if op.refusals:
-                raise Refused("; ".join(op.refusals))
-            op.journal = Journal(target, settings, procedure, dict(options))
-            op.audit = audit
-            _run_journaled(op, actions, result.plans, result.outcome, on_step, options)
-    except PortbookError as exc:
-        result.outcome.error, result.outcome.code = str(exc), exc.code
-    except Exception as exc:  # a bug: report it on one line, never a traceback
-        result.outcome.error = f"internal error: {type(exc).__name__}: {exc}"
-        result.outcome.code = 1
+    with _reported(result.outcome), root_lock(target, settings, wait=wait):
+        _clear_leftover(target, settings, audit)
+        op = _planned(result, target, settings, procedure, actions, options)
+        op.journal = Journal(target, settings, procedure, dict(options))
+        op.audit = audit
+        _run_journaled(op, actions, result.plans, result.outcome, on_step, options)
     return result
 
 
@@ -175,18 +175,37 @@ def check_operation(
 ) -> OpResult:
     """``--check``: every plan and refusal; nothing is written, not even a lock or a log line."""
     result = OpResult(Outcome(procedure, target.host), None)
-    try:
-        op = _new_op(target, settings, procedure, options)
-        result.op = op
-        result.plans = plan_actions(op, actions)
-        if op.refusals:
-            raise Refused("; ".join(op.refusals))
-    except PortbookError as exc:
-        result.outcome.error, result.outcome.code = str(exc), exc.code
-    except Exception as exc:  # a bug: report it on one line, never a traceback
-        result.outcome.error = f"internal error: {type(exc).__name__}: {exc}"
-        result.outcome.code = 1
+    with _reported(result.outcome):
+        _planned(result, target, settings, procedure, actions, options)
     return result
+
+
+def _planned(
+    result: OpResult,
+    target: Target,
+    settings: Settings,
+    procedure: str,
+    actions: Sequence[Action],
+    options: dict[str, Any],
+) -> Op:
+    """The run's ``Op``, every plan in ``result``; Refused (nothing changed) on any refusal."""
+    op = result.op = _new_op(target, settings, procedure, options)
+    result.plans = plan_actions(op, actions)
+    if op.refusals:
+        raise Refused("; ".join(op.refusals))
+    return op
+
+
+@contextmanager
+def _reported(outcome: Outcome) -> Iterator[None]:
+    """Errors land in ``outcome`` with their exit code; a bug on one line, never a traceback."""
+    try:
+        yield
+    except PortbookError as exc:
+        outcome.error, outcome.code = str(exc), exc.code
+    except Exception as exc:  # a bug: report it on one line, never a traceback
+        outcome.error = f"internal error: {type(exc).__name__}: {exc}"
+        outcome.code = 1
 
 
 def _new_op(target: Target, settings: Settings, procedure: str, options: dict[str, Any]) -> Op:

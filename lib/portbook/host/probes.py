@@ -6,7 +6,13 @@ import time
 
 from ..target import Listener, ProcInfo, Target
 
-__all__ = ["listening_ports", "owns_port", "proven_ours", "tree"]
+__all__ = [
+    "listening_ports",
+    "owns_port",
+    "proven_ours",
+    "tree",
+    "wait_port_free",
+]
 
 
 def tree(target: Target, pid: int) -> set[int]:
@@ -37,6 +43,16 @@ def wait_until_owned(target: Target, pid: int, port: int, timeout: float) -> boo
             return False
         time.sleep(0.05)
     return False
+
+
+def wait_port_free(target: Target, port: int, timeout: float) -> bool:
+    """Poll until nothing on the target listens on ``port``; False if held after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while any(lst.port == port for lst in target.listeners()):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def proven_ours(target: Target, pid: int, started: float) -> ProcInfo | None:

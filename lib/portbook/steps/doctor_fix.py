@@ -7,8 +7,7 @@ supervisord is not asked to do anything (new log paths take effect when a progra
 Secrets are never read into a plan except as the unchanged bytes around an edit, and the
 report masks them.
 
-``DOCTOR_FIX`` is defined here, not in :mod:`.fixes`, so :mod:`portbook.procedures` can import
-it without an import cycle (``fixes`` imports ``execute``, which imports ``procedures``).
+The procedure, these steps in order, is ``DOCTOR_FIX`` in :mod:`portbook.procedures`.
 """
 
 from __future__ import annotations
@@ -26,11 +25,10 @@ from ..model import FileChange, Plan
 from ..registry import fallback
 from ..registry.supervisor_conf import SupervisorConf, validate
 from ..registry.system import ConfFile
-from . import Run, Step
+from . import Run
 from .files import _FileStep
 
 __all__ = [
-    "DOCTOR_FIX",
     "MoveTmpLogs",
     "RegenerateFallback",
     "RewritePythonPorts",
@@ -261,11 +259,3 @@ def fallback_module(fallback_path: str) -> str | None:
         return None
     parts = posixpath.normpath(fallback_path)[: -len(".py")].split("/")
     return ".".join(parts) if all(part.isidentifier() for part in parts) else None
-
-
-DOCTOR_FIX: tuple[Step, ...] = (
-    RegenerateFallback(),  # the manifest is primary: DEFAULT_PORTS follows it
-    RewritePythonPorts(),  # hardcoded Python ports -> get_port("NAME")
-    RewriteShellPortArrays(),  # PORTS=(...) in scripts -> the manifest's ports
-    MoveTmpLogs(),  # /tmp log paths -> logs/
-)

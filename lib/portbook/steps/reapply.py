@@ -12,7 +12,7 @@ import time
 from ..engine.journal import JournalEntry
 from ..engine.step import Deferred, Run
 from ..errors import CollateralChange, StepFailed
-from ..host.probes import proven_ours, tree
+from ..host.probes import proven_ours, tree, wait_port_free
 from ..host.supervisor import Supervisor
 from ..model import Plan, ServiceSpec
 from .smoke import SmokeTest
@@ -245,7 +245,7 @@ class VerifyGone:
         alive = _wait_gone(run, members, run.settings.stop_timeout)
         if alive:
             raise StepFailed(f"{name}'s process(es) still alive: {[p for p, _ in alive]}")
-        if not _wait_port_free(run, port):
+        if not wait_port_free(run.target, port, run.settings.stop_timeout):
             raise StepFailed(f"port {port} is still held after removing {name}")
         return f"{name} gone; no process left; port {port} free"
 
@@ -260,12 +260,3 @@ def _wait_gone(run: Run, members: list[list[float]], timeout: float) -> list[tup
         if not alive or time.monotonic() > deadline:
             return alive
         time.sleep(0.05)
-
-
-def _wait_port_free(run: Run, port: int) -> bool:
-    deadline = time.monotonic() + run.settings.stop_timeout
-    while any(lst.port == port for lst in run.target.listeners()):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True

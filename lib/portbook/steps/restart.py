@@ -1,34 +1,18 @@
-"""The MASTER_RESTART equivalent: ordered, driven by the manifest, stopping only what is ours.
+"""Step-level helpers of the master restart: the nested restart, strays, stopping one process.
 
-``supervisor.restart`` (:func:`restart_system`) runs ``RESTART``: supervisor's
-parser must accept the conf and no foreign process may hold a manifest port
-(else exit 2, nothing changed); then stop supervisord (graceful, then TERM,
-then KILL to its pid), stop the system's own stray processes still on its
-ports, remove a stale socket or pidfile, check every manifest port is free,
-start supervisord and wait until every program is RUNNING and owns its port.
-``--use-script`` runs the operator's own script instead (``RESTART_SCRIPT``),
-then verifies the same way. The port list always comes from the manifest.
-
-:func:`master_restart` is the same sequence without journal, audit or
-refusals, for ``service.add --restart master`` and for undo.
+:func:`master_restart` runs ``MASTER_RESTART`` (supervisord down, the system's strays
+stopped, stale files removed, supervisord started) and waits for every program: the
+restart without journal, audit or refusals, for ``service.add --restart master`` and
+for undo. ``supervisor.restart`` itself is :func:`portbook.commands.restart.restart_system`,
+running ``portbook.procedures.RESTART``.
 """
 
 from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Callable
 
-from ..config import Settings
-from ..engine.operation import (
-    Action,
-    Op,
-    OpResult,
-    check_operation,
-    perform,
-    plan_actions,
-    run_operation,
-)
+from ..engine.operation import Action, Op, perform, plan_actions
 from ..errors import StepFailed
 from ..host.strays import is_ours
 from ..host.supervisor import Supervisor
@@ -36,55 +20,17 @@ from ..model import Outcome, StepResult
 from ..registry.system import System
 from ..target import ProcInfo, Target
 from .daemon import RemoveStaleFiles, ShutDownSupervisord, StopStrays
-from .startup import CheckConfig, CheckPortsFree, RunRestartScript, StartSupervisord, VerifyServices
+from .startup import StartSupervisord
 from .stopping import same_process
 
-__all__ = [
-    "RESTART",
-    "RESTART_SCRIPT",
-    "is_ours",
-    "master_restart",
-    "plan_restart",
-    "restart_system",
-    "stop_process",
-    "stray_holders",
-]
+__all__ = ["MASTER_RESTART", "is_ours", "master_restart", "stop_process", "stray_holders"]
 
-OnStep = Callable[[StepResult], None]
-
-RESTART: tuple[Action, ...] = (
-    CheckConfig(agreement=False),  # supervisor's parser accepts the conf (else refuse)
+MASTER_RESTART: tuple[Action, ...] = (
     ShutDownSupervisord(),  # graceful, then TERM, then KILL to its pid only
-    StopStrays(),  # the system's own processes still alive or on its ports
+    StopStrays(foreign="ignore"),  # the system's own strays; a foreign holder is left alone
     RemoveStaleFiles(),  # socket, pidfile
-    CheckPortsFree(),  # every manifest port, holders named
-    StartSupervisord(),
-    VerifyServices(),  # every program RUNNING, owning its port
+    StartSupervisord(),  # then every program is waited for (not a step: no status report)
 )
-
-RESTART_SCRIPT: tuple[Action, ...] = (RunRestartScript(), VerifyServices())
-
-
-def restart_system(
-    target: Target,
-    settings: Settings,
-    *,
-    use_script: bool = False,
-    wait: bool = False,
-    on_step: OnStep = lambda r: None,
-) -> OpResult:
-    """``supervisor.restart``: locked, journaled, audited; never raises."""
-    actions = RESTART_SCRIPT if use_script else RESTART
-    options = {"use_script": use_script}
-    return run_operation(
-        target, settings, "restart", actions, options=options, wait=wait, on_step=on_step
-    )
-
-
-def plan_restart(target: Target, settings: Settings, *, use_script: bool = False) -> OpResult:
-    """``supervisor.restart --check``: the plans and any refusal; nothing changes."""
-    actions = RESTART_SCRIPT if use_script else RESTART
-    return check_operation(target, settings, "restart", actions, use_script=use_script)
 
 
 def master_restart(target: Target, system: System, timeout: float) -> None:
@@ -94,13 +40,8 @@ def master_restart(target: Target, system: System, timeout: float) -> None:
     a foreign holder of a manifest port is left alone.
     """
     op = Op(target, system.settings, system, "restart")
-    actions: tuple[Action, ...] = (
-        ShutDownSupervisord(),
-        StopStrays(foreign="ignore"),
-        RemoveStaleFiles(),
-        StartSupervisord(),
-    )
-    perform(op, actions, plan_actions(op, actions), Outcome("restart", target.host), _quiet)
+    plans = plan_actions(op, MASTER_RESTART)
+    perform(op, MASTER_RESTART, plans, Outcome("restart", target.host), _quiet)
     supervisor = Supervisor(target, system)
     began = time.monotonic()
     deadline = began + timeout

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from ..engine.journal import JournalEntry
 from ..engine.step import Run
 from ..errors import CollateralChange, StepFailed
-from ..host.probes import owns_port
+from ..host.probes import owns_port, wait_port_free
 from ..host.supervisor import ProgramState
 from ..model import Plan
 from .restart import master_restart
@@ -128,8 +128,8 @@ class VerifyOwnership:
             raise StepFailed(f"other programs changed: {moved}")
         if spec.previous_name and spec.previous_name != spec.name and spec.previous_name in now:
             raise StepFailed(f"{spec.previous_name} is still a supervisor program")
-        old = spec.previous_port
-        if old and old != spec.port and not _released(run, old):
+        old, timeout = spec.previous_port, run.settings.stop_timeout
+        if old and old != spec.port and not wait_port_free(run.target, old, timeout):
             raise StepFailed(f"old port {old} is still held after moving {spec.name}")
         moved = f" ({spec.port_move}, {old} now free)" if old and old != spec.port else ""
         return f"{spec.name} pid {state.pid} owns port {spec.port}{moved}; other pids unchanged"
@@ -163,12 +163,3 @@ def _moved(run: Run, now: Mapping[str, ProgramState]) -> str:
         if before.running and (after is None or after.pid != before.pid):
             moved.append(f"{name} pid {before.pid} -> {after.pid if after else 'gone'}")
     return ", ".join(moved)
-
-
-def _released(run: Run, port: int) -> bool:
-    deadline = time.monotonic() + run.settings.stop_timeout
-    while any(lst.port == port for lst in run.target.listeners()):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
