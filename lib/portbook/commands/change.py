@@ -21,6 +21,7 @@ __all__ = [
     "ModifyRequest",
     "RemoveRequest",
     "RenameRequest",
+    "change_service",
     "modify_service",
     "plan_change",
     "remove_service",
@@ -61,48 +62,6 @@ Request = ModifyRequest | RenameRequest | RemoveRequest
 _PROCEDURE = {ModifyRequest: "modify", RenameRequest: "rename", RemoveRequest: "remove"}
 
 
-def modify_service(
-    target: Target,
-    settings: Settings,
-    request: ModifyRequest,
-    *,
-    wait: bool = False,
-    on_step: OnStep = lambda r: None,
-    steps: Sequence[Step] | None = None,
-    keep_journal: bool = False,
-) -> Outcome:
-    """Run MODIFY; never raises."""
-    return _execute(target, settings, request, wait, on_step, steps, keep_journal)
-
-
-def rename_service(
-    target: Target,
-    settings: Settings,
-    request: RenameRequest,
-    *,
-    wait: bool = False,
-    on_step: OnStep = lambda r: None,
-    steps: Sequence[Step] | None = None,
-    keep_journal: bool = False,
-) -> Outcome:
-    """Run RENAME; never raises."""
-    return _execute(target, settings, request, wait, on_step, steps, keep_journal)
-
-
-def remove_service(
-    target: Target,
-    settings: Settings,
-    request: RemoveRequest,
-    *,
-    wait: bool = False,
-    on_step: OnStep = lambda r: None,
-    steps: Sequence[Step] | None = None,
-    keep_journal: bool = False,
-) -> Outcome:
-    """Run REMOVE; never raises."""
-    return _execute(target, settings, request, wait, on_step, steps, keep_journal)
-
-
 def plan_change(
     target: Target, settings: Settings, request: Request
 ) -> tuple[str, ServiceSpec, list[Plan]]:
@@ -112,15 +71,17 @@ def plan_change(
     return procedure, spec, plans
 
 
-def _execute(
+def change_service(
     target: Target,
     settings: Settings,
     request: Request,
-    wait: bool,
-    on_step: OnStep,
-    steps: Sequence[Step] | None,
-    keep_journal: bool,
+    *,
+    wait: bool = False,
+    on_step: OnStep = lambda r: None,
+    steps: Sequence[Step] | None = None,
+    keep_journal: bool = False,
 ) -> Outcome:
+    """Run MODIFY, RENAME or REMOVE, whichever the request's type names; never raises."""
     specs: list[ServiceSpec] = []
 
     def prepare() -> Run:
@@ -142,6 +103,10 @@ def _execute(
     if specs and specs[0].port_move != str(specs[0].port):
         outcome.detail = f"port {specs[0].port_move}"
     return outcome
+
+
+modify_service = rename_service = remove_service = change_service
+"""The names the tasks, the tests and the package use: each is ``change_service``."""
 
 
 def _prepare(target: Target, settings: Settings, request: Request) -> Run:

@@ -10,12 +10,11 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from portbook.model import Plan
-from portbook.report.steps import unified_diff
-from portbook.secrets import mask_secrets
-
 from ..doctor.findings import Finding
 from ..doctor.run import DoctorReport
+from ..model import Plan
+from ..secrets import mask_secrets
+from .plans import plan_doc, plan_lines
 
 __all__ = ["finding_dict", "plan_json", "plan_text", "report_json", "report_text"]
 
@@ -71,29 +70,15 @@ def report_json(report: DoctorReport, host: str, root: str, **extra: Any) -> str
 
 def plan_text(names: Sequence[str], plans: Sequence[Plan], root: str) -> str:
     """``doctor --fix --check``: each repair's plan and every file's unified diff."""
-    out = ["plan: doctor --fix; nothing changed yet"]
-    for number, (name, plan) in enumerate(zip(names, plans, strict=True), 1):
-        mark = "skip" if plan.skip_reason else "do"
-        out.append(f"[{number}] {name:<24} {mark:<4} {plan.summary}")
-        out += [unified_diff(c.path, c.before, c.after, root) for c in plan.files]
     programs = sorted({p for plan in plans for p in plan.programs})
-    out.append(f"supervisor programs touched: {', '.join(programs) or 'none'}")
+    out = [
+        "plan: doctor --fix; nothing changed yet",
+        *plan_lines(names, plans, root, 24),
+        f"supervisor programs touched: {', '.join(programs) or 'none'}",
+    ]
     return mask_secrets("\n".join(out))
 
 
 def plan_json(names: Sequence[str], plans: Sequence[Plan], root: str) -> str:
     """``doctor --fix --check --json``: the same plan as one JSON object."""
-    steps = [
-        {
-            "name": name,
-            "status": "skipped" if plan.skip_reason else "planned",
-            "detail": mask_secrets(plan.summary),
-            "diffs": [
-                mask_secrets(unified_diff(c.path, c.before, c.after, root)) for c in plan.files
-            ],
-            "programs": list(plan.programs),
-        }
-        for name, plan in zip(names, plans, strict=True)
-    ]
-    doc = {"ok": True, "procedure": "doctor --fix", "check": True, "steps": steps, "error": None}
-    return json.dumps(doc)
+    return plan_doc("doctor --fix", names, plans, root)

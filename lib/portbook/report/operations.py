@@ -13,6 +13,7 @@ from ..engine.audit import audit_path
 from ..engine.operation import OpResult
 from ..host.status import StatusReport
 from ..secrets import mask_secrets
+from .plans import plan_head, plan_status
 from .steps import outcome_json
 
 __all__ = ["op_json", "op_summary", "plan_json", "plan_text", "services_table"]
@@ -24,8 +25,7 @@ def plan_text(result: OpResult, settings: Settings) -> str:
     out = [f"plan: {outcome.procedure} of {settings.root} on {outcome.host}; nothing changed"]
     for number, (name, plan) in enumerate(result.plans, 1):
         first, *rest = plan.summary.splitlines() or [""]
-        mark = "skip" if plan.skip_reason else "do"
-        out.append(f"[{number}] {name:<17} {mark:<4} {first}")
+        out.append(plan_head(number, name, plan, 17, first))
         out.extend(f"      {line.strip()}" for line in rest)
     if outcome.error:
         out.append(f"refused (exit {outcome.code}): {outcome.error}")
@@ -41,7 +41,7 @@ def plan_json(result: OpResult) -> str:
         "steps": [
             {
                 "name": name,
-                "status": "skipped" if plan.skip_reason else "planned",
+                "status": plan_status(plan),
                 "detail": mask_secrets(plan.summary.splitlines()[0] if plan.summary else ""),
                 "lines": [mask_secrets(x.strip()) for x in plan.summary.splitlines()[1:]],
             }

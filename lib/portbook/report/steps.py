@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Sequence
 from typing import Any
 
 from ..model import Outcome, Plan, ServiceSpec, StepResult
 from ..secrets import mask_secrets
+from .plans import plan_doc, plan_lines
 
 __all__ = [
     "outcome_doc",
@@ -17,7 +17,6 @@ __all__ = [
     "plan_text",
     "step_line",
     "summary_line",
-    "unified_diff",
 ]
 
 
@@ -81,21 +80,14 @@ def plan_text(
     procedure: str = "add",
 ) -> str:
     """``--check`` output: each step's plan, every file's unified diff, the port and programs."""
+    programs = list(dict.fromkeys(p for plan in plans for p in plan.programs))
     out = [
         f"plan: {procedure} {spec.name} ({spec.category}) on port {spec.port_move}; "
-        "nothing changed yet"
+        "nothing changed yet",
+        *plan_lines(names, plans, root, 16),
+        f"port: {spec.port_move}",
+        f"supervisor programs started, stopped or restarted: {', '.join(programs) or 'none'}",
     ]
-    programs: list[str] = []
-    for number, (name, plan) in enumerate(zip(names, plans, strict=True), 1):
-        mark = "skip" if plan.skip_reason else "do"
-        out.append(f"[{number}] {name:<16} {mark:<4} {plan.summary}")
-        programs.extend(p for p in plan.programs if p not in programs)
-        for change in plan.files:
-            out.append(unified_diff(change.path, change.before, change.after, root))
-    out.append(f"port: {spec.port_move}")
-    out.append(
-        f"supervisor programs started, stopped or restarted: {', '.join(programs) or 'none'}"
-    )
     return mask_secrets("\n".join(out))
 
 
@@ -106,42 +98,8 @@ def plan_json(
     root: str,
     procedure: str = "add",
 ) -> str:
-    """``--check --json``: the same plan as one JSON object."""
-    doc = {
-        "ok": True,
-        "procedure": procedure,
-        "check": True,
-        "port": spec.port,
-        "previous_port": spec.previous_port,
-        "steps": [
-            {
-                "name": n,
-                "status": "skipped" if p.skip_reason else "planned",
-                "detail": mask_secrets(p.summary),
-                "diffs": [
-                    mask_secrets(unified_diff(c.path, c.before, c.after, root)) for c in p.files
-                ],
-                "programs": list(p.programs),
-            }
-            for n, p in zip(names, plans, strict=True)
-        ],
-        "error": None,
-    }
-    return json.dumps(doc)
-
-
-def unified_diff(path: str, before: bytes | None, after: bytes | None, root: str) -> str:
-    """A unified diff of one file's change, paths shown relative to ``root``."""
-    rel = path[len(root) + 1 :] if path.startswith(root + "/") else path
-    a = (before or b"").decode("utf-8", "replace").splitlines(keepends=True)
-    b = (after or b"").decode("utf-8", "replace").splitlines(keepends=True)
-    lines = difflib.unified_diff(
-        a,
-        b,
-        "/dev/null" if before is None else f"a/{rel}",
-        "/dev/null" if after is None else f"b/{rel}",
-    )
-    return "".join(line if line.endswith("\n") else line + "\n" for line in lines).rstrip("\n")
+    """``--check --json``: the same plan as one JSON object, with the port and the old one."""
+    return plan_doc(procedure, names, plans, root, port=spec.port, previous_port=spec.previous_port)
 
 
 def _undo_summary(outcome: Outcome, total: float) -> str:
