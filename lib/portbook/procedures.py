@@ -31,19 +31,7 @@ from .steps.doctor_fix import (
     RewriteShellPortArrays,
 )
 from .steps.doctor_gate import DoctorAfter, DoctorBefore
-from .steps.lifecycle import (
-    DeleteCode,
-    RemoveFromFallback,
-    RemoveFromManifest,
-    RemoveProgramSection,
-    RenameInCode,
-    RenameInFallback,
-    RenameInManifest,
-    RenameProgramSection,
-    UpdateFallback,
-    UpdateManifest,
-    UpdateProgramSection,
-)
+from .steps.lifecycle import UpdateFallback, UpdateManifest, UpdateProgramSection
 from .steps.reapply import (
     ApplyRemoval,
     ModifySmokeTest,
@@ -51,6 +39,18 @@ from .steps.reapply import (
     StopService,
     SwapGroup,
     VerifyGone,
+)
+from .steps.remove import (
+    DeleteCode,
+    RemoveFromFallback,
+    RemoveFromManifest,
+    RemoveProgramSection,
+)
+from .steps.rename import (
+    RenameInCode,
+    RenameInFallback,
+    RenameInManifest,
+    RenameProgramSection,
 )
 from .steps.restart import MASTER_RESTART
 from .steps.startup import (

@@ -1,5 +1,5 @@
-"""File edits of MODIFY: the manifest, the fallback, the section. RENAME's are in
-``rename.py``, REMOVE's in ``remove.py`` (re-exported here for ``procedures``).
+"""File edits of MODIFY: the manifest, the fallback, the section (RENAME's are in
+``rename.py``, REMOVE's in ``remove.py``).
 
 Each plans a byte-exact edit (or says why there is nothing to do); the runner
 backs files up in the journal and writes them. Undo is the runner's restore.
@@ -16,22 +16,8 @@ from ..registry import fallback, manifest
 from ..registry.supervisor_conf import SupervisorConf, validate
 from .edits import edit_fallback, edit_manifest, plan_edit
 from .files import _FileStep, program_options
-from .remove import DeleteCode, RemoveFromFallback, RemoveFromManifest, RemoveProgramSection
-from .rename import RenameInCode, RenameInFallback, RenameInManifest, RenameProgramSection
 
-__all__ = [
-    "DeleteCode",
-    "RemoveFromFallback",
-    "RemoveFromManifest",
-    "RemoveProgramSection",
-    "RenameInCode",
-    "RenameInFallback",
-    "RenameInManifest",
-    "RenameProgramSection",
-    "UpdateFallback",
-    "UpdateManifest",
-    "UpdateProgramSection",
-]
+__all__ = ["UpdateFallback", "UpdateManifest", "UpdateProgramSection"]
 
 
 class UpdateManifest(_FileStep):
