@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-# _common puts lib/ and the repo on sys.path, so it must come before portbook and playbooks.
+# _common puts lib/ and the repo on sys.path, so it must come before portbook.
 from _common import DOCS
 from _common import update_docs_section as write_section
 from _stamp import HELPERS, WHOLE_CODE, take_stamp
@@ -69,11 +69,10 @@ from portbook.commands.change import (
     rename_service,
 )
 from portbook.fleet.inventory import load_inventory
+from portbook.fleet.jobs import add_job, change_job
 from portbook.fleet.rollout import FleetJob, FleetResult, RolloutOptions, rollout
 from portbook.fleet.sessions import HostSession, SessionOptions, close_sessions, open_sessions
 from portbook.sim.fleet import SimFleet, create_fleet, destroy_fleet
-
-from playbooks._jobs import add_job, change_job
 
 COVERS = (*WHOLE_CODE, "bench/fleet.py", "bench/fleet_model.py", "bench/fleet_report.py", *HELPERS)
 PrepareJob = Callable[[Sequence[HostSession]], FleetJob]

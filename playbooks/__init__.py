@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from invoke import Collection
 from portbook.config import DEFAULTS
+from portbook.fleet.run import FLEET_DEFAULTS
 
 from . import demo, doctor, recover, service, supervisor
-from ._fleet import FLEET_DEFAULTS
 
 __all__ = ["namespace"]
 

@@ -15,8 +15,6 @@ from portbook.registry.system import root_settings
 from portbook.report.steps import outcome_json, step_line, summary_line
 from portbook.target import LocalTarget, Target
 
-ROOT_HELP = "The managed system's root folder (default: portbook.root, else the current folder)."
-
 
 def open_local(c: Context, root: str | None, *, system: bool = True) -> tuple[Target, Settings]:
     """The local target and the settings for ``root`` (flag, config, or cwd).

@@ -6,16 +6,16 @@ import sys
 from collections.abc import Callable
 
 from invoke import Context, Exit
+from portbook.commands.final_status import final_status
 from portbook.config import Settings
 from portbook.engine.operation import OpResult
 from portbook.errors import PortbookError
-from portbook.host.status import StatusReport, read_status
+from portbook.fleet.jobs import op_job, report_job
 from portbook.report.operations import op_json, op_summary, plan_json, plan_text, services_table
 from portbook.target import Target
 
 from ._common import open_local, printer, refuse
-from ._fleet import Fleet, run_fleet
-from ._jobs import op_job, report_job
+from ._fleet import Fleet, on_fleet, run_fleet
 
 
 def show_plan(result: OpResult, settings: Settings, as_json: bool) -> None:
@@ -27,7 +27,7 @@ def show_plan(result: OpResult, settings: Settings, as_json: bool) -> None:
 
 def finish_op(result: OpResult, target: Target, settings: Settings, as_json: bool) -> None:
     """Per-service report, summary line (or one JSON object), exit with the outcome's code."""
-    report = _final_status(result, target)
+    report = final_status(result, target)
     if as_json:
         print(op_json(result, report))
     else:
@@ -38,19 +38,6 @@ def finish_op(result: OpResult, target: Target, settings: Settings, as_json: boo
         print(op_summary(result, settings), file=stream)
     if result.outcome.code:
         raise Exit(code=result.outcome.code)
-
-
-def _final_status(result: OpResult, target: Target) -> StatusReport | None:
-    """The verified status; after a failure that changed something, the status now."""
-    op = result.op
-    if op is None:
-        return None
-    if op.report is not None or not op.actions:
-        return op.report
-    try:
-        return read_status(target, op.system)
-    except PortbookError:
-        return None
 
 
 def run_op(
@@ -65,7 +52,7 @@ def run_op(
 ) -> None:
     """The body of restart and recover: on the selected hosts, or open the root, then plan
     only or run and report."""
-    if fleet.selection(c):
+    if on_fleet(c, fleet):
         run_fleet(c, fleet, procedure, op_job(procedure, check, plan, run), as_json)
         return
     try:
@@ -89,7 +76,7 @@ def run_report(
 ) -> None:
     """The body of list and status: ``report`` gives (exit code, text, JSON), on the selected
     hosts or on this machine; print the text (or the JSON) and exit with the code."""
-    if fleet.selection(c):
+    if on_fleet(c, fleet):
         run_fleet(c, fleet, procedure, report_job(procedure, report), as_json)
         return
     try:

@@ -7,9 +7,9 @@ from functools import partial
 from invoke import Context
 from portbook.commands.recover import plan_recover, recover_system
 
-from ._common import ROOT_HELP
 from ._flags import task
-from ._fleet import Fleet, fleet_help
+from ._fleet import Fleet
+from ._help import JSON_HELP, ROOT_HELP, WAIT_HELP, fleet_help
 from ._ops import run_op
 
 
@@ -19,8 +19,8 @@ from ._ops import run_op
             "root": ROOT_HELP,
             "check": "Change nothing: print what would be stopped and why.",
             "kill_foreign": "Also stop foreign processes holding a manifest port (else: refuse).",
-            "json": "Print exactly one JSON object on stdout.",
-            "wait": "Wait for another portbook run's lock instead of refusing.",
+            "json": JSON_HELP,
+            "wait": WAIT_HELP,
         }
     )
 )

@@ -18,14 +18,16 @@ from portbook.commands.change import (
 )
 from portbook.commands.execute import release_journal
 from portbook.commands.listing import list_report
-from portbook.errors import InvalidInput, PortbookError
+from portbook.commands.options import parse_port
+from portbook.errors import PortbookError
+from portbook.fleet.jobs import add_job, change_job, procedure_of, rollback_job
 from portbook.procedures import ADD, PROCEDURES
 from portbook.report.steps import plan_json, plan_text
 
-from ._common import ROOT_HELP, finish, open_local, printer, refuse
+from ._common import finish, open_local, printer, refuse
 from ._flags import task
-from ._fleet import Fleet, fleet_help, run_fleet
-from ._jobs import add_job, change_job, rollback_job
+from ._fleet import Fleet, on_fleet, run_fleet
+from ._help import JSON_HELP, ROOT_HELP, WAIT_HELP, fleet_help
 from ._ops import run_report
 
 
@@ -43,8 +45,8 @@ from ._ops import run_report
             "root": ROOT_HELP,
             "check": "Change nothing: print the plan, the diffs and the port.",
             "restart": "targeted (default: only NAME starts) or master (full ordered restart).",
-            "json": "Print exactly one JSON object on stdout.",
-            "wait": "Wait for another portbook run's lock instead of refusing.",
+            "json": JSON_HELP,
+            "wait": WAIT_HELP,
         },
         rollback=True,
     ),
@@ -72,10 +74,10 @@ def add(
 ) -> None:
     """Add a service: fallback, manifest, code, supervisor, smoke test, apply, verify."""
     fleet = Fleet(hosts, inventory, serial, max_fail, fleet_rollback, accept_new_keys)
-    if fleet.selection(c):
+    if on_fleet(c, fleet):
         try:
             request = AddRequest(
-                name, _port(port), category, description, script, command, fix_code
+                name, parse_port(port), category, description, script, command, fix_code
             )
         except PortbookError as exc:
             refuse(exc, json, "add")
@@ -85,7 +87,9 @@ def add(
         return
     try:
         target, settings = open_local(c, root)
-        request = AddRequest(name, _port(port), category, description, script, command, fix_code)
+        request = AddRequest(
+            name, parse_port(port), category, description, script, command, fix_code
+        )
         if check:
             spec, plans = plan_add(target, settings, request, restart)
             names = [s.name for s in ADD]
@@ -113,8 +117,8 @@ def add(
             "command": "New full supervisor command line.",
             "root": ROOT_HELP,
             "check": "Change nothing: print the plan and the diffs.",
-            "json": "Print exactly one JSON object on stdout.",
-            "wait": "Wait for another portbook run's lock instead of refusing.",
+            "json": JSON_HELP,
+            "wait": WAIT_HELP,
         },
         rollback=True,
     ),
@@ -153,8 +157,8 @@ def modify(
             "fix_code": "Rewrite get_port(OLD) to get_port(NEW) in its script.",
             "root": ROOT_HELP,
             "check": "Change nothing: print the plan and the diffs.",
-            "json": "Print exactly one JSON object on stdout.",
-            "wait": "Wait for another portbook run's lock instead of refusing.",
+            "json": JSON_HELP,
+            "wait": WAIT_HELP,
         },
         rollback=True,
     ),
@@ -188,8 +192,8 @@ def rename(
             "delete_code": "Also delete its script (shown in the plan first).",
             "root": ROOT_HELP,
             "check": "Change nothing: print the plan and the diffs.",
-            "json": "Print exactly one JSON object on stdout.",
-            "wait": "Wait for another portbook run's lock instead of refusing.",
+            "json": JSON_HELP,
+            "wait": WAIT_HELP,
         },
         rollback=True,
     ),
@@ -225,8 +229,8 @@ def _change(
     wait: bool,
     fleet: Fleet,
 ) -> None:
-    procedure = type(request).__name__.removesuffix("Request").lower()
-    if fleet.selection(c):
+    procedure = procedure_of(request)
+    if on_fleet(c, fleet):
         job = change_job(request, action, check, wait, fleet.fleet_rollback)
         run_fleet(c, fleet, procedure, job, json)
         return
@@ -266,8 +270,8 @@ def list(
     help=fleet_help(
         {
             "root": ROOT_HELP,
-            "json": "Print exactly one JSON object on stdout.",
-            "wait": "Wait for another portbook run's lock instead of refusing.",
+            "json": JSON_HELP,
+            "wait": WAIT_HELP,
             "keep_changes": "Accept a completed run kept for --fleet-rollback: clear its journal.",
         },
         rolling=False,
@@ -285,7 +289,7 @@ def rollback(
 ) -> None:
     """Undo an interrupted run from its journal (files, supervisor group, smoke process)."""
     fleet = Fleet.reading(hosts, inventory, accept_new_keys)
-    if fleet.selection(c):
+    if on_fleet(c, fleet):
         run_fleet(c, fleet, "rollback", rollback_job(wait, keep_changes), json)
         return
     try:
@@ -297,12 +301,3 @@ def rollback(
         finish(release_journal(target, settings, wait=wait), json)
         return
     finish(rollback_run(target, settings, wait=wait, on_step=printer(json)), json)
-
-
-def _port(value: str | None) -> int | None:
-    if value is None or value == "auto":
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise InvalidInput(f"--port must be an integer or auto, not {value!r}") from None

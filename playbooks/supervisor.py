@@ -6,11 +6,11 @@ from functools import partial
 
 from invoke import Context
 from portbook.commands.restart import plan_restart, restart_system
+from portbook.commands.status import status_report
 
-from ._common import ROOT_HELP
 from ._flags import task
-from ._fleet import Fleet, fleet_help
-from ._jobs import status_report
+from ._fleet import Fleet
+from ._help import JSON_HELP, ROOT_HELP, WAIT_HELP, fleet_help
 from ._ops import run_op, run_report
 
 
@@ -20,8 +20,8 @@ from ._ops import run_op, run_report
             "root": ROOT_HELP,
             "check": "Change nothing: print what would be stopped and started, and why.",
             "use_script": "Run the operator's own restart script (restart_script) instead.",
-            "json": "Print exactly one JSON object on stdout.",
-            "wait": "Wait for another portbook run's lock instead of refusing.",
+            "json": JSON_HELP,
+            "wait": WAIT_HELP,
         }
     )
 )
@@ -45,11 +45,7 @@ def restart(
     run_op(c, root, check, json, "restart", plan, run, fleet)
 
 
-@task(
-    help=fleet_help(
-        {"root": ROOT_HELP, "json": "Print exactly one JSON object on stdout."}, rolling=False
-    )
-)
+@task(help=fleet_help({"root": ROOT_HELP, "json": JSON_HELP}, rolling=False))
 def status(
     c: Context,
     root: str | None = None,

@@ -10,8 +10,17 @@
     │   ├── Locked                another portbook run holds the root's lock
     │   └── CollateralChange      applying would touch supervisor programs other than NAME
     ├── StepFailed         (1)    a step failed; the runner rolled everything back
+    │   └── DemoStartFailed       a demo program did not come up (sim.demo; log path and tail)
     ├── RollbackIncomplete (3)    undo itself failed; the journal is kept for a human
     └── TargetError        (1)    the host seam failed (I/O, a command, XML-RPC), translated once
+        ├── SupervisorFault       supervisord answered XML-RPC with a fault (target.base)
+        └── HostUnavailable       this machine cannot build a namespace host (sim.hosts)
+
+Three exceptions are signals inside one module, never raised past it, and so
+outside the tree: ``Fail`` (target.ssh_remote, which runs alone on the host
+without portbook) and ``RemoteError`` (target.ssh_exec) both become a
+TargetError naming the host at the SSH seam; ``_Rejected``
+(registry.supervisor_validate) becomes a ParseError.
 
 Every message is one line meant for the operator: it names the file, line,
 value or process concerned. ``PortbookError`` keeps it so: a newline or other

@@ -61,3 +61,73 @@ def test_the_error_tree_is_exported_with_its_exit_codes() -> None:
     assert portbook.RollbackIncomplete.code == 3
     for name in ("InvalidInput", "PortConflict", "ParseError", "Locked", "CollateralChange"):
         assert issubclass(getattr(portbook, name), portbook.Refused)
+
+
+PUBLIC_NAMES = {
+    # what the tasks run, one call each
+    "add_service",
+    "plan_add",
+    "modify_service",
+    "rename_service",
+    "remove_service",
+    "plan_change",
+    "rollback",
+    "release_journal",
+    "restart_system",
+    "plan_restart",
+    "recover_system",
+    "plan_recover",
+    "doctor",
+    "plan_doctor_fix",
+    "list_report",
+    "status_report",
+    # their inputs and results
+    "AddRequest",
+    "ModifyRequest",
+    "RenameRequest",
+    "RemoveRequest",
+    "DoctorResult",
+    "OpResult",
+    "Outcome",
+    "Plan",
+    "FileChange",
+    "ServiceSpec",
+    "StepResult",
+    "Settings",
+    "load_settings",
+    "root_settings",
+    "Target",
+    "LocalTarget",
+    "ADD",
+    "MODIFY",
+    "RENAME",
+    "REMOVE",
+    "PROCEDURES",
+    # the exception tree
+    "PortbookError",
+    "Refused",
+    "InvalidInput",
+    "PortConflict",
+    "ParseError",
+    "Locked",
+    "CollateralChange",
+    "StepFailed",
+    "RollbackIncomplete",
+    "TargetError",
+}
+
+
+def test_the_public_names_are_exactly_these() -> None:
+    assert set(portbook.__all__) == PUBLIC_NAMES
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        *("add_service", "modify_service", "rename_service", "remove_service"),
+        *("restart_system", "recover_system", "doctor", "rollback", "list_report"),
+        "status_report",
+    ],
+)
+def test_every_procedure_the_tasks_run_is_callable_from_python(name: str) -> None:
+    assert callable(getattr(portbook, name))

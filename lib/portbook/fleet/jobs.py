@@ -1,8 +1,10 @@
-"""Each task's work on one host, as a fleet job: ``(target, settings, emit) -> HostRun``.
+"""Each procedure's work on one host, as a fleet job: ``(target, settings, emit) -> HostRun``.
 
-The local paths of the tasks keep their own printing; these jobs print through
-``emit`` (prefixed with the host name) and return what the recap and
-``--json`` need.
+A job prints through ``emit`` (prefixed with the host name by the rollout's
+caller) and returns what the recap and ``--json`` need. The journaled service
+procedures plan on every host before the first one changes (preflight), are
+undone from the host's journal when the rollout stops, and keep that journal
+for ``--fleet-rollback`` until the rollout releases it.
 """
 
 from __future__ import annotations
@@ -12,34 +14,42 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from portbook.commands.add import AddRequest, add_service, plan_add
-from portbook.commands.add import rollback as rollback_run
-from portbook.commands.change import ModifyRequest, plan_change
-from portbook.commands.execute import release_journal
-from portbook.config import Settings
-from portbook.engine.operation import OpResult
-from portbook.fleet.auto_port import common_free_port
-from portbook.fleet.rollout import FleetJob, HostRun, Job
-from portbook.fleet.sessions import HostSession
-from portbook.host.status import read_status, status_json, status_table
-from portbook.model import Outcome, Plan, ServiceSpec, StepResult
-from portbook.procedures import PROCEDURES
-from portbook.registry.system import read_system
-from portbook.report.operations import op_summary, plan_json, plan_text, services_table
-from portbook.report.steps import plan_json as service_plan_json
-from portbook.report.steps import plan_text as service_plan_text
-from portbook.report.steps import step_line
-from portbook.target import Target
+from ..commands.add import AddRequest, add_service, plan_add
+from ..commands.add import rollback as rollback_run
+from ..commands.change import ModifyRequest, plan_change
+from ..commands.doctor import doctor, plan_doctor_fix
+from ..commands.execute import release_journal
+from ..config import Settings
+from ..engine.operation import OpResult
+from ..model import Outcome, Plan, ServiceSpec, StepResult
+from ..procedures import PROCEDURES
+from ..report.doctor import plan_json as fix_plan_json
+from ..report.doctor import plan_text as fix_plan_text
+from ..report.doctor import report_json, report_text
+from ..report.operations import op_summary, plan_json, plan_text, services_table
+from ..report.steps import plan_json as service_plan_json
+from ..report.steps import plan_text as service_plan_text
+from ..report.steps import step_line, summary_line
+from ..target import Target
+from .auto_port import common_free_port
+from .rollout import FleetJob, HostRun, Job
+from .sessions import HostSession
 
 __all__ = [
+    "PrepareJob",
     "add_job",
     "change_job",
+    "doctor_job",
     "op_job",
+    "procedure_of",
     "report_job",
     "rollback_job",
+    "steps_to",
 ]
 
 Emit = Callable[[str], None]
+PrepareJob = Callable[[Sequence[HostSession]], FleetJob]
+"""A job made once the sessions are open (``--port auto`` needs every host's free ports)."""
 
 
 def steps_to(emit: Emit) -> Callable[[StepResult], None]:
@@ -47,7 +57,12 @@ def steps_to(emit: Emit) -> Callable[[StepResult], None]:
     return lambda result: emit(step_line(result))
 
 
-def undo_job(wait: bool) -> Job:
+def procedure_of(request: Any) -> str:
+    """``modify`` for a ModifyRequest, ``rename``, ``remove``: the procedure a request runs."""
+    return str(type(request).__name__).removesuffix("Request").lower()
+
+
+def _undo_job(wait: bool) -> Job:
     """Roll a host back from its journal (an unfinished run, or one kept for the fleet)."""
     return lambda t, s, emit: HostRun.of(rollback_run(t, s, wait=wait, on_step=steps_to(emit)))
 
@@ -56,9 +71,7 @@ def _release(target: Target, settings: Settings, emit: Emit) -> HostRun:
     return HostRun.of(release_journal(target, settings, wait=True))
 
 
-def add_job(
-    request: AddRequest, restart: str, check: bool, wait: bool, keep: bool
-) -> Callable[[Sequence[HostSession]], FleetJob]:
+def add_job(request: AddRequest, restart: str, check: bool, wait: bool, keep: bool) -> PrepareJob:
     """service.add on each host; ``--port auto`` picks one port free on every host first."""
 
     def prepare(sessions: Sequence[HostSession]) -> FleetJob:
@@ -79,9 +92,9 @@ def add_job(
 
 def change_job(
     request: Any, action: Callable[..., Outcome], check: bool, wait: bool, keep: bool
-) -> Callable[[Sequence[HostSession]], FleetJob]:
+) -> PrepareJob:
     """service.modify / rename / remove on each host (``modify --port auto``: common port)."""
-    procedure = type(request).__name__.removesuffix("Request").lower()
+    procedure = procedure_of(request)
 
     def prepare(sessions: Sequence[HostSession]) -> FleetJob:
         chosen = request
@@ -132,14 +145,14 @@ def _service_job(
     def run(target: Target, settings: Settings, emit: Emit) -> HostRun:
         return HostRun.of(act(target, settings, on_step=steps_to(emit), keep_journal=keep))
 
-    return FleetJob(procedure, run, undo_job(wait), _release if keep else None, preflight)
+    return FleetJob(procedure, run, _undo_job(wait), _release if keep else None, preflight)
 
 
 def rollback_job(wait: bool, keep_changes: bool) -> FleetJob:
     """service.rollback on each host: undo its journal, or accept a kept one."""
     if keep_changes:
         return FleetJob("release", _release)
-    return FleetJob("rollback", undo_job(wait))
+    return FleetJob("rollback", _undo_job(wait))
 
 
 def op_job(
@@ -170,7 +183,7 @@ def op_job(
 def report_job(
     procedure: str, report: Callable[[Target, Settings], tuple[int, str, str]]
 ) -> FleetJob:
-    """A read-only task (status, list, doctor): ``report`` gives (code, text, json)."""
+    """A read-only task (status, list): ``report`` gives (code, text, json)."""
 
     def job(target: Target, settings: Settings, emit: Emit) -> HostRun:
         code, text, doc = report(target, settings)
@@ -181,7 +194,27 @@ def report_job(
     return FleetJob(procedure, job)
 
 
-def status_report(target: Target, settings: Settings) -> tuple[int, str, str]:
-    """supervisor.status as (code, table, json); an unfinished run's journal is a problem."""
-    report = read_status(target, read_system(target, settings), pending=True)
-    return report.code, status_table(report), status_json(report)
+def doctor_job(only: str | None, fix: bool, check: bool, wait: bool) -> FleetJob:
+    """doctor on each host: checks, or repairs then checks (``--check``: the repairs' plan)."""
+
+    def job(target: Target, settings: Settings, emit: Emit) -> HostRun:
+        if fix and check:
+            plan_names, plans = plan_doctor_fix(target, settings, only)
+            emit(fix_plan_text(plan_names, plans, settings.root))
+            return HostRun(doc=json.loads(fix_plan_json(plan_names, plans, settings.root)))
+        result = doctor(target, settings, only, fix=fix, wait=wait, on_step=steps_to(emit))
+        fixed, report = result.fixed, result.report
+        if fixed is not None:
+            emit(summary_line(fixed))
+        emit(report_text(report))
+        code = result.code
+        error = fixed.error if fixed and fixed.code else None
+        counts = report_json(report, target.host, settings.root)
+        run = HostRun(
+            code, error or (None if not code else "doctor found errors"), doc=json.loads(counts)
+        )
+        if fixed is not None:
+            run.steps, run.changed = list(fixed.steps), bool(fixed.changed_files)
+        return run
+
+    return FleetJob("doctor", job)
