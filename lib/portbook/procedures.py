@@ -31,7 +31,7 @@ from .steps.doctor_fix import (
     RewriteShellPortArrays,
 )
 from .steps.doctor_gate import DoctorAfter, DoctorBefore
-from .steps.lifecycle import UpdateFallback, UpdateManifest, UpdateProgramSection
+from .steps.modify import UpdateFallback, UpdateManifest, UpdateProgramSection
 from .steps.reapply import (
     ApplyRemoval,
     ModifySmokeTest,

@@ -1,5 +1,5 @@
 """Plans of byte-exact file edits, and the names and script a step works on: shared by
-the MODIFY (``lifecycle.py``), RENAME (``rename.py``) and REMOVE (``remove.py``) steps."""
+the MODIFY (``modify.py``), RENAME (``rename.py``) and REMOVE (``remove.py``) steps."""
 
 from __future__ import annotations
 
