@@ -61,7 +61,7 @@ def _two_adds_at_once(demo: DemoSystem, *extra: str) -> list[subprocess.Popen[st
             [
                 sys.executable,
                 "-m",
-                "portbook",
+                "playbooks",
                 "service.add",
                 "--name",
                 name,

@@ -329,3 +329,44 @@ def test_a_listener_that_raises_after_a_step_applied_still_unwinds_everything(
     assert fake.snapshot() == before
     assert JOURNAL not in fake.files
     assert [(s.name, s.status) for s in outcome.steps] == [("one", "undone"), ("two", "failed")]
+
+
+def test_irreversible_steps_stop_at_a_failure_and_undo_nothing(
+    fake: FakeTarget, settings: Settings
+) -> None:
+    from portbook.engine.operation import Op, perform
+
+    done: list[str] = []
+
+    @dataclass
+    class Signal:
+        name: str
+        fail: bool = False
+
+        def check(self, op: Op) -> Plan:
+            return Plan(f"{self.name}: act")
+
+        def apply(self, op: Op, plan: Plan, entry: JournalEntry) -> str:
+            if self.fail:
+                raise StepFailed(f"{self.name} broke")
+            op.did(entry, f"{self.name} acted")
+            done.append(self.name)
+            return f"{self.name} done"
+
+        def undo(self, op: Op, entry: JournalEntry) -> None:
+            done.append(f"undo {self.name}")
+
+    op = Op(fake, settings, read_system(fake, settings), "restart")
+    op.journal = Journal(fake, settings, "restart", {})
+    actions = [Signal("one"), Signal("two", fail=True), Signal("three")]
+    plans = [(a.name, a.check(op)) for a in actions]
+    outcome = Outcome("restart", fake.host)
+    with pytest.raises(StepFailed, match="two broke"):
+        perform(op, actions, plans, outcome, lambda r: None)
+    assert done == ["one"]
+    assert [(s.name, s.status) for s in outcome.steps] == [("one", "changed"), ("two", "failed")]
+    journal = json.loads(fake.files[JOURNAL][0])
+    assert [(e["step"], e["state"]) for e in journal["entries"]] == [
+        ("one", "applied"),
+        ("two", "failed"),
+    ]

@@ -6,18 +6,18 @@ anything changes: a refusal (a foreign process on a manifest port, a broken
 config, a missing script) exits 2 with nothing touched. Unlike a service
 procedure, what these steps do (signals, a restart) cannot be reversed, so a
 failure stops the run where it is (exit 1) instead of unwinding: every undo is
-"nothing to undo". Each step is written to ``<root>/.portbook/journal.json``
-before it acts, and each action (every signal, every removed file) to the
-append-only audit log. The journal is discarded when the run ends; one left by
-a killed run is discarded (and audited) by the next restart or recovery, as it
-holds nothing to undo.
+"nothing to undo". They run through the one runner (``engine.runner``) in its
+stop-on-failure mode (:class:`StopOnFailure`). Each step is written to
+``<root>/.portbook/journal.json`` before it acts, and each action (every
+signal, every removed file) to the append-only audit log. The journal is
+discarded when the run ends; one left by a killed run is discarded (and
+audited) by the next restart or recovery, as it holds nothing to undo.
 """
 
 from __future__ import annotations
 
-import time
+import contextlib
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypedDict
 
@@ -30,6 +30,7 @@ from ..target import Target
 from .audit import AuditLog
 from .journal import Journal, JournalEntry
 from .lock import root_lock
+from .runner import apply_steps
 
 __all__ = [
     "Action",
@@ -126,23 +127,40 @@ def perform(
     outcome: Outcome,
     on_step: OnStep,
 ) -> None:
-    """Apply the planned ``actions`` in order; stop at the first failure (nothing to undo)."""
-    for action, (_, plan) in zip(actions, plans, strict=True):
-        started = time.monotonic()
-        if not plan.changes_anything:
-            _emit(outcome, on_step, StepResult(action.name, "skipped", 0.0, plan.skip_reason or ""))
-            continue
-        entry = op.journal.begin(action.name, []) if op.journal else JournalEntry(action.name)
+    """Apply the planned ``actions`` through the one runner; stop at the first failure."""
+    mode = StopOnFailure(op, actions)
+    apply_steps([a.name for a in actions], [p for _, p in plans], mode, outcome, on_step)
+
+
+@dataclass
+class StopOnFailure:
+    """The runner's mode for irreversible actions: journal and audit each; never unwind."""
+
+    op: Op
+    actions: Sequence[Action]
+    entry: JournalEntry | None = None
+
+    def skipped(self, index: int, plan: Plan) -> str:
+        """Why the action has nothing to do."""
+        return plan.skip_reason or ""
+
+    def apply(self, index: int, plan: Plan) -> tuple[str, StepStatus]:
+        """Journal the action, act, mark it applied; changed when it recorded an action."""
+        op, action = self.op, self.actions[index]
+        self.entry = None
+        self.entry = op.journal.begin(action.name, []) if op.journal else None
+        entry = self.entry or JournalEntry(action.name)
         done = len(op.actions)
-        try:
-            detail = action.apply(op, plan, entry)
-        except BaseException as exc:
-            _failed(op, entry, outcome, on_step, time.monotonic() - started, exc)
-            raise
+        detail = action.apply(op, plan, entry)
         if op.journal is not None:
             op.journal.mark(entry, "applied")
-        status: StepStatus = "changed" if len(op.actions) > done else "ok"
-        _emit(outcome, on_step, StepResult(action.name, status, time.monotonic() - started, detail))
+        return detail, "changed" if len(op.actions) > done else "ok"
+
+    def failed(self, index: int, exc: BaseException) -> None:
+        """Stop here: what was done cannot be undone; the journal entry says it failed."""
+        if self.op.journal is not None and self.entry is not None:
+            with contextlib.suppress(PortbookError):
+                self.op.journal.mark(self.entry, "failed")
 
 
 def run_operation(
@@ -196,7 +214,7 @@ def _planned(
     return op
 
 
-@contextmanager
+@contextlib.contextmanager
 def _reported(outcome: Outcome) -> Iterator[None]:
     """Errors land in ``outcome`` with their exit code; a bug on one line, never a traceback."""
     try:
@@ -251,24 +269,3 @@ def _clear_leftover(target: Target, settings: Settings, audit: AuditLog) -> None
         f"(pid {leftover.pid}): nothing to undo"
     )
     leftover.discard()
-
-
-def _failed(
-    op: Op,
-    entry: JournalEntry,
-    outcome: Outcome,
-    on_step: OnStep,
-    seconds: float,
-    exc: BaseException,
-) -> None:
-    message = str(exc) if isinstance(exc, PortbookError) else f"{type(exc).__name__}: {exc}"
-    if isinstance(exc, KeyboardInterrupt):
-        message = "interrupted"
-    if op.journal is not None:
-        op.journal.mark(entry, "failed")
-    _emit(outcome, on_step, StepResult(entry.step, "failed", seconds, message))
-
-
-def _emit(outcome: Outcome, on_step: OnStep, result: StepResult) -> None:
-    outcome.steps.append(result)
-    on_step(result)

@@ -1,11 +1,18 @@
-"""The runner: plan every step, then journal, apply and, on the first failure, unwind in reverse.
+"""The one runner: plan every step, then journal and apply each in order; on a failure, unwind.
 
 Every step's ``check`` runs before anything changes, so bad input, conflicts
 and unparseable files refuse with nothing touched (exit 2). Then for each
-step: back up its files in the journal, write them atomically, do its
-non-file work. On failure, entries are undone newest first; a complete
-undo discards the journal and re-raises the original error (exit 1, or 2 for a
-refusal found while applying), an incomplete one keeps it (exit 3).
+step: journal it, do it, report it. What happens on a failure is the one thing
+that differs between the two kinds of step, given as a :class:`Mode`:
+
+* reversible steps (the service procedures: ``run_steps``) back up their files
+  in the journal and write them atomically; on failure every entry is undone
+  newest first; a complete undo discards the journal and re-raises the original
+  error (exit 1, or 2 for a refusal found while applying), an incomplete one
+  keeps it (exit 3);
+* irreversible steps (restart and recovery: signals, a restart;
+  ``engine.operation``) cannot be undone, so a failure stops the run where it is
+  and reports it (exit 1): their undo is "stop here and report".
 """
 
 from __future__ import annotations
@@ -13,13 +20,15 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
 from ..errors import PortbookError, RollbackIncomplete, StepFailed, TargetError
 from ..model import Outcome, Plan, StepResult, StepStatus
 from .journal import JournalEntry
 from .step import Run, Step
 
-__all__ = ["plan_all", "run_steps", "undo_journal"]
+__all__ = ["Mode", "apply_steps", "plan_all", "run_steps", "undo_journal"]
 
 Listener = Callable[[StepResult], None]
 
@@ -29,6 +38,41 @@ def plan_all(run: Run, steps: Sequence[Step]) -> list[Plan]:
     return [step.check(run) for step in steps]
 
 
+class Mode(Protocol):
+    """What differs between reversible and irreversible steps, for :func:`apply_steps`."""
+
+    def skipped(self, index: int, plan: Plan) -> str:
+        """The detail shown for step ``index`` when its plan changes nothing."""
+
+    def apply(self, index: int, plan: Plan) -> tuple[str, StepStatus]:
+        """Journal step ``index``, do it, mark it applied; its detail and status."""
+
+    def failed(self, index: int, exc: BaseException) -> None:
+        """After step ``index`` failed (already reported): unwind, or stop and record."""
+
+
+def apply_steps(
+    names: Sequence[str], plans: Sequence[Plan], mode: Mode, outcome: Outcome, on_step: Listener
+) -> None:
+    """Apply planned steps in order, each reported as it ends; on a failure ``mode`` decides.
+
+    Whatever raises (the step, the journal, or the listener printing its line),
+    the step counts as failed and ``mode.failed`` runs before the error goes on.
+    """
+    for index, (name, plan) in enumerate(zip(names, plans, strict=True)):
+        started = time.monotonic()
+        if not plan.changes_anything:
+            _emit(outcome, on_step, StepResult(name, "skipped", 0.0, mode.skipped(index, plan)))
+            continue
+        try:
+            detail, status = mode.apply(index, plan)
+            _emit(outcome, on_step, StepResult(name, status, time.monotonic() - started, detail))
+        except BaseException as exc:
+            _emit_failure(outcome, on_step, name, time.monotonic() - started, exc)
+            mode.failed(index, exc)
+            raise
+
+
 def run_steps(
     run: Run,
     steps: Sequence[Step],
@@ -36,39 +80,49 @@ def run_steps(
     on_step: Listener,
     keep_journal: bool = False,
 ) -> None:
-    """Apply ``steps`` with journaling; unwind everything on the first failure.
+    """Apply reversible ``steps`` with journaling; unwind everything on the first failure.
 
     ``keep_journal`` keeps a finished run's journal (marked completed) so a fleet
     rollback can still undo it; otherwise it is discarded.
     """
     plans = plan_all(run, steps)
     assert run.journal is not None
-    for step, plan in zip(steps, plans, strict=True):
-        started = time.monotonic()
-        if not plan.changes_anything:
-            _emit(outcome, on_step, StepResult(step.name, "skipped", 0.0, plan.summary))
-            continue
-        entry = run.journal.begin(step.name, [f.path for f in plan.files])
-        try:
-            _write_files(run, plan)
-            detail = step.apply(run, plan, entry)
-            run.journal.mark(entry, "applied")
-            outcome.changed_files.extend(
-                f.path for f in plan.files if f.path not in outcome.changed_files
-            )
-            status: StepStatus = "changed" if plan.files or plan.programs else "ok"
-            seconds = time.monotonic() - started
-            _emit(outcome, on_step, StepResult(step.name, status, seconds, detail))
-        except BaseException as exc:
-            # Whatever raised (the step, the journal, or the listener printing its
-            # line), what this step applied is undone with the rest.
-            _emit_failure(outcome, on_step, step.name, time.monotonic() - started, exc)
-            _unwind(run, steps, outcome, on_step, exc)
-            raise
+    mode = Reversible(run, steps, outcome, on_step)
+    apply_steps([s.name for s in steps], plans, mode, outcome, on_step)
     if keep_journal:
         run.journal.complete()
     else:
         run.journal.discard()
+
+
+@dataclass
+class Reversible:
+    """The mode of the service procedures: back up and write files; unwind on failure."""
+
+    run: Run
+    steps: Sequence[Step]
+    outcome: Outcome
+    on_step: Listener
+
+    def skipped(self, index: int, plan: Plan) -> str:
+        """The plan's own summary says why nothing changes."""
+        return plan.summary
+
+    def apply(self, index: int, plan: Plan) -> tuple[str, StepStatus]:
+        """Journal the step with its files' backups, write the files, then do its own work."""
+        journal, step = self.run.journal, self.steps[index]
+        assert journal is not None
+        entry = journal.begin(step.name, [f.path for f in plan.files])
+        _write_files(self.run, plan)
+        detail = step.apply(self.run, plan, entry)
+        journal.mark(entry, "applied")
+        changed = self.outcome.changed_files
+        changed.extend(f.path for f in plan.files if f.path not in changed)
+        return detail, "changed" if plan.files or plan.programs else "ok"
+
+    def failed(self, index: int, exc: BaseException) -> None:
+        """Undo every journaled step, newest first (RollbackIncomplete if one cannot be)."""
+        _unwind(self.run, self.steps, self.outcome, self.on_step, exc)
 
 
 def undo_journal(run: Run, steps: Sequence[Step], on_step: Listener) -> list[str]:
