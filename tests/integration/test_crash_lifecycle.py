@@ -39,15 +39,15 @@ from portbook.commands.change import (
     remove_service,
     rename_service,
 )
-from portbook.engine.journal import JournalEntry
-from portbook.model import Outcome, Plan
+from portbook.model import Outcome
 from portbook.procedures import PROCEDURES
-from portbook.steps import Run, SmokeTest, Step
+from portbook.steps import SmokeTest, Step
 from portbook.steps.smoke import SMOKE_STAMP
 from portbook.target import LocalTarget, Target
 
 from . import oracle
 from .conftest import DemoSystem, make_demo, teardown_demo, wait_dead
+from .faults import KillAfter
 
 pytestmark = pytest.mark.integration
 
@@ -61,25 +61,6 @@ SMOKE_PROCEDURES = [p for p in LIFECYCLE if any(isinstance(s, SmokeTest) for s i
 TOUCHED = dict(add="risk_monitor", modify="db_poller", rename="db_poller", remove="db_poller")
 """The one program each procedure may restart: every other one must keep its pid."""
 V2 = "backend/api/db_poller_v2.py"
-
-
-class KillAfter:
-    """Wraps a step so that the whole process is SIGKILLed right after the step's work."""
-
-    def __init__(self, step: Step) -> None:
-        self.step = step
-        self.name = step.name
-
-    def check(self, run: Run) -> Plan:
-        return self.step.check(run)
-
-    def apply(self, run: Run, plan: Plan, entry: JournalEntry) -> str:
-        detail = self.step.apply(run, plan, entry)
-        os.kill(os.getpid(), signal.SIGKILL)
-        return detail
-
-    def undo(self, run: Run, entry: JournalEntry) -> None:
-        self.step.undo(run, entry)
 
 
 class DiesAfterSpawn(LocalTarget):

@@ -12,13 +12,12 @@ from pathlib import Path
 
 import pytest
 from portbook.commands.add import AddRequest, add_service
-from portbook.engine.journal import JournalEntry
 from portbook.host.probes import owns_port
-from portbook.model import Plan
 from portbook.procedures import ADD
 from portbook.steps import Run, SmokeTest, Step
 
 from .conftest import DemoSystem, cli_json, foreign_server
+from .faults import KillAfter
 
 pytestmark = pytest.mark.integration
 
@@ -111,24 +110,6 @@ def test_list_names_the_foreign_holder_of_a_stopped_services_port_and_exits_1(
     assert all(r["problems"] == [] for r in others)
 
 
-class _KillAfter:
-    """A real step; the whole process is SIGKILLed right after it applies."""
-
-    def __init__(self, step: Step) -> None:
-        self.step, self.name = step, step.name
-
-    def check(self, run: Run) -> Plan:
-        return self.step.check(run)
-
-    def apply(self, run: Run, plan: Plan, entry: JournalEntry) -> str:
-        detail = self.step.apply(run, plan, entry)
-        os.kill(os.getpid(), signal.SIGKILL)
-        return detail
-
-    def undo(self, run: Run, entry: JournalEntry) -> None:
-        self.step.undo(run, entry)
-
-
 class _DieDuringSmoke(SmokeTest):
     """The smoke step, but portbook dies while the smoke service listens."""
 
@@ -143,7 +124,7 @@ def _add_killed(demo: DemoSystem, step: str) -> None:
     def wrap(s: Step) -> Step:
         if s.name != step:
             return s
-        return _DieDuringSmoke() if step == "smoke-test" else _KillAfter(s)
+        return _DieDuringSmoke() if step == "smoke-test" else KillAfter(s)
 
     def body() -> None:
         add_service(demo.target, demo.settings, AddRequest("risk_monitor"), steps=[*map(wrap, ADD)])
