@@ -1,4 +1,4 @@
-"""Fault injection shared by the crash proofs: a real step, then the controller dies."""
+"""Fault injection for integration tests: a real step that fails, or kills the controller, right after its work."""
 
 from __future__ import annotations
 
@@ -6,8 +6,34 @@ import os
 import signal
 
 from portbook.engine.journal import JournalEntry
-from portbook.engine.step import Run, Step
+from portbook.errors import StepFailed
 from portbook.model import Plan
+from portbook.steps import Run, Step
+
+
+class FaultAfter:
+    """Wraps a step so that it fails right after doing its work."""
+
+    def __init__(self, step: Step) -> None:
+        self.step = step
+        self.name = step.name
+
+    def check(self, run: Run) -> Plan:
+        return self.step.check(run)
+
+    def apply(self, run: Run, plan: Plan, entry: JournalEntry) -> str:
+        self.step.apply(run, plan, entry)
+        raise StepFailed(f"injected fault after {self.name}")
+
+    def undo(self, run: Run, entry: JournalEntry) -> None:
+        self.step.undo(run, entry)
+
+
+def with_fault(steps: tuple[Step, ...], k: int) -> list[Step]:
+    """``steps`` with step ``k`` failing right after it applies."""
+    faulty = list(steps)
+    faulty[k] = FaultAfter(faulty[k])
+    return faulty
 
 
 class KillAfter:
