@@ -1,4 +1,4 @@
-"""Fault injection for integration tests: a real step that fails, or kills the controller, right after its work."""
+"""Fault injection for integration tests: a real step fails, or kills the process, after it acts."""
 
 from __future__ import annotations
 
